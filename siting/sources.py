@@ -1,0 +1,336 @@
+"""Read the layers a study needs from OpenStreetMap data (PBF) or a saved GeoPackage.
+
+The layers form a plain ``dict`` keyed by :data:`LAYER_NAMES`; each value is a
+GeoDataFrame in EPSG:4326 with the columns listed in :data:`LAYER_COLUMNS`.
+Missing features give an empty layer with those columns, never ``None``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import warnings
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from siting._errors import DataSourceError, InputDataError
+
+__all__ = [
+    "AMENITIES",
+    "LAYER_COLUMNS",
+    "LAYER_NAMES",
+    "layers_from_gpkg",
+    "layers_from_osm",
+    "layers_to_gpkg",
+    "read_parcels",
+]
+
+log = logging.getLogger(__name__)
+
+#: OSM ``amenity`` values read into the ``amenities`` layer.
+AMENITIES = ("fuel", "kindergarten", "childcare", "school", "clinic", "doctors", "hospital")
+
+#: Columns of each layer (besides ``geometry``).
+LAYER_COLUMNS: dict[str, list[str]] = {
+    "walk_nodes": ["id"],
+    "walk_edges": ["u", "v", "length", "highway", "name"],
+    "roads": ["id", "highway", "name"],
+    "buildings": ["id", "building", "levels", "name"],
+    "landuse": ["id", "landuse", "name"],
+    "amenities": ["id", "osm_type", "amenity", "name", "fuel_tags"],
+    "power": ["id", "power", "voltage", "name"],
+    "pipelines": ["id", "substance", "pipeline_type", "location", "name"],
+}
+LAYER_NAMES = tuple(LAYER_COLUMNS)
+
+_WGS84 = "EPSG:4326"
+
+
+def _empty(name: str) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {c: pd.Series(dtype=object) for c in LAYER_COLUMNS[name]},
+        geometry=gpd.GeoSeries([], crs=_WGS84),
+        crs=_WGS84,
+    )
+
+
+def _tags(frame: pd.DataFrame) -> pd.Series:
+    """Parse pyrosm's JSON ``tags`` column into dicts (empty dict where absent)."""
+    if "tags" not in frame.columns:
+        return pd.Series([{}] * len(frame), index=frame.index, dtype=object)
+
+    def parse(value: Any) -> dict[str, str]:
+        if isinstance(value, dict):
+            return value
+        if isinstance(value, str) and value:
+            try:
+                parsed = json.loads(value)
+            except json.JSONDecodeError:
+                return {}
+            return parsed if isinstance(parsed, dict) else {}
+        return {}
+
+    return frame["tags"].map(parse)
+
+
+def _tag(frame: pd.DataFrame, tags: pd.Series, key: str) -> pd.Series:
+    """Value of ``key`` from its own column if pyrosm made one, else from ``tags``."""
+    from_tags = tags.map(lambda t: t.get(key))
+    if key in frame.columns:
+        return frame[key].where(frame[key].notna(), from_tags)
+    return from_tags
+
+
+def _select(
+    frame: gpd.GeoDataFrame | None, layer: str, /, **columns: pd.Series
+) -> gpd.GeoDataFrame:
+    if frame is None or len(frame) == 0:
+        return _empty(layer)
+    out = gpd.GeoDataFrame(
+        {c: columns[c] if c in columns else frame.get(c) for c in LAYER_COLUMNS[layer]},
+        geometry=frame.geometry.to_numpy(),
+        crs=frame.crs or _WGS84,
+    )
+    out = out[out.geometry.notna() & ~out.geometry.is_empty].reset_index(drop=True)
+    return out
+
+
+def layers_from_osm(
+    path: str | Path,
+    *,
+    bbox: tuple[float, float, float, float] | None = None,
+) -> dict[str, gpd.GeoDataFrame]:
+    """Read every layer a study needs from an OSM PBF file, offline.
+
+    Parameters
+    ----------
+    path
+        An ``.osm.pbf`` file (e.g. a Geofabrik extract cut to a city).
+    bbox
+        Optional ``(left, bottom, right, top)`` in degrees (EPSG:4326) to read only part of
+        the file.
+
+    Returns
+    -------
+    dict of str to GeoDataFrame
+        Layers keyed by :data:`LAYER_NAMES`, all in EPSG:4326.
+
+    Raises
+    ------
+    DataSourceError
+        If the file is missing or is not OSM PBF data.
+    InputDataError
+        If the extract has no walkable streets or no buildings (nothing to analyse).
+    """
+    from pyrosm import OSM  # heavy import, only needed here
+
+    path = Path(path)
+    if not path.is_file():
+        msg = f"OSM file not found: {path}; pass an existing .osm.pbf file"
+        raise DataSourceError(msg)
+    with path.open("rb") as fh:
+        head = fh.read(16)
+    if b"OSMHeader" not in head:
+        msg = (
+            f"{path} is not an OSM PBF file (no OSMHeader block at the start); "
+            "download a .osm.pbf extract, e.g. from Geofabrik, or convert XML with osmium"
+        )
+        raise DataSourceError(msg)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pyrosm's pandas idioms warn on new pandas
+            osm = OSM(str(path), bounding_box=list(bbox) if bbox else None)
+            walk = osm.get_network(network_type="walking", nodes=True)
+            drive = osm.get_network(network_type="driving")
+            buildings = osm.get_buildings()
+            landuse = osm.get_landuse()
+            amenities = osm.get_pois(custom_filter={"amenity": list(AMENITIES)})
+            power = osm.get_data_by_custom_criteria(
+                custom_filter={"power": ["line", "minor_line", "cable"]},
+                filter_type="keep",
+                keep_nodes=False,
+                keep_relations=False,
+            )
+            pipelines = osm.get_data_by_custom_criteria(
+                custom_filter={"man_made": ["pipeline"]},
+                filter_type="keep",
+                keep_nodes=False,
+                keep_relations=False,
+            )
+    except (OSError, ValueError, RuntimeError, KeyError) as err:
+        msg = f"could not read OSM data from {path}: {err}"
+        raise DataSourceError(msg) from err
+
+    layers: dict[str, gpd.GeoDataFrame] = {}
+    if walk is None or walk[1] is None or len(walk[1]) == 0:
+        msg = (
+            f"{path} has no walkable streets (highway=*); siting needs a street network. "
+            "Use an extract that covers the built-up area"
+        )
+        raise InputDataError(msg)
+    nodes, edges = walk
+    layers["walk_nodes"] = _select(nodes, "walk_nodes")
+    layers["walk_edges"] = _select(edges, "walk_edges")
+    layers["roads"] = _select(drive, "roads")
+    if buildings is None or len(buildings) == 0:
+        msg = (
+            f"{path} has no buildings (building=*); under-3 demand is estimated from "
+            "residential buildings, so use an extract where buildings are mapped"
+        )
+        raise InputDataError(msg)
+    btags = _tags(buildings)
+    layers["buildings"] = _select(
+        buildings, "buildings", levels=_tag(buildings, btags, "building:levels")
+    )
+    layers["landuse"] = _select(landuse, "landuse")
+    if amenities is not None and len(amenities):
+        atags = _tags(amenities)
+        fuel_tags = atags.map(
+            lambda t: ";".join(sorted(k for k, v in t.items() if k.startswith("fuel:") and v == "yes"))
+        )
+        layers["amenities"] = _select(amenities, "amenities", fuel_tags=fuel_tags)
+    else:
+        layers["amenities"] = _empty("amenities")
+    if power is not None and len(power):
+        ptags = _tags(power)
+        layers["power"] = _select(
+            power, "power", voltage=_tag(power, ptags, "voltage"), name=_tag(power, ptags, "name")
+        )
+    else:
+        layers["power"] = _empty("power")
+    if pipelines is not None and len(pipelines):
+        qtags = _tags(pipelines)
+        layers["pipelines"] = _select(
+            pipelines,
+            "pipelines",
+            substance=_tag(pipelines, qtags, "substance"),
+            pipeline_type=_tag(pipelines, qtags, "type"),
+            location=_tag(pipelines, qtags, "location"),
+            name=_tag(pipelines, qtags, "name"),
+        )
+    else:
+        layers["pipelines"] = _empty("pipelines")
+    for name, layer in layers.items():
+        for col in ("id", "u", "v"):
+            if col in layer.columns and len(layer):
+                layer[col] = layer[col].astype("int64")
+        log.debug("%s: %d features", name, len(layer))
+    return layers
+
+
+def layers_to_gpkg(layers: dict[str, gpd.GeoDataFrame], path: str | Path) -> Path:
+    """Save layers from :func:`layers_from_osm` to one GeoPackage (one table per layer).
+
+    Returns
+    -------
+    Path
+        The written file.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.gpkg")
+    tmp.unlink(missing_ok=True)
+    for name in LAYER_NAMES:
+        layer = layers.get(name, _empty(name))
+        layer.astype({c: str for c in ("name",) if c in layer.columns}).to_file(
+            tmp, layer=name, driver="GPKG"
+        )
+    tmp.replace(path)
+    return path
+
+
+def layers_from_gpkg(path: str | Path) -> dict[str, gpd.GeoDataFrame]:
+    """Read layers saved by :func:`layers_to_gpkg`.
+
+    Raises
+    ------
+    DataSourceError
+        If the file is missing or lacks one of :data:`LAYER_NAMES`.
+    """
+    import pyogrio
+
+    path = Path(path)
+    if not path.is_file():
+        msg = f"layer file not found: {path}"
+        raise DataSourceError(msg)
+    try:
+        present = {row[0] for row in pyogrio.list_layers(path)}
+    except Exception as err:
+        msg = f"{path} is not a readable GeoPackage: {err}"
+        raise DataSourceError(msg) from err
+    missing = [n for n in LAYER_NAMES if n not in present]
+    if missing:
+        msg = f"{path} lacks layer(s) {missing}; write it with siting.sources.layers_to_gpkg"
+        raise DataSourceError(msg)
+    layers = {}
+    for name in LAYER_NAMES:
+        layer = gpd.read_file(path, layer=name)
+        if "name" in layer.columns:
+            layer["name"] = layer["name"].replace({"None": None, "nan": None})
+        layers[name] = layer
+    return layers
+
+
+def read_parcels(path: str | Path, *, id_column: str | None = None) -> gpd.GeoDataFrame:
+    """Read candidate parcels from any vector file GDAL reads (GeoPackage, Shapefile, GeoJSON).
+
+    Parameters
+    ----------
+    path
+        Polygon layer of candidate parcels.
+    id_column
+        Column holding the parcel id; default: a ``parcel_id`` column if present, else the
+        row number.
+
+    Returns
+    -------
+    GeoDataFrame
+        Polygons with a ``parcel_id`` column, in the file's CRS.
+
+    Raises
+    ------
+    DataSourceError
+        If the file is missing or unreadable.
+    InputDataError
+        If it is empty, has non-polygon geometries, or lacks ``id_column``.
+    """
+    path = Path(path)
+    if not path.exists():
+        msg = f"parcel file not found: {path}"
+        raise DataSourceError(msg)
+    try:
+        parcels = gpd.read_file(path)
+    except Exception as err:
+        msg = f"could not read parcels from {path}: {err}"
+        raise DataSourceError(msg) from err
+    if len(parcels) == 0:
+        msg = f"parcel file {path} has no features"
+        raise InputDataError(msg)
+    if parcels.crs is None:
+        msg = f"parcel file {path} has no CRS; add a .prj or save it with its CRS"
+        raise InputDataError(msg)
+    kinds = set(parcels.geometry.geom_type.dropna())
+    if not kinds <= {"Polygon", "MultiPolygon"}:
+        msg = f"parcels in {path} must be polygons, found {sorted(kinds)}"
+        raise InputDataError(msg)
+    if id_column is not None:
+        if id_column not in parcels.columns:
+            msg = f"parcel file {path} has no column {id_column!r}; it has {list(parcels.columns)}"
+            raise InputDataError(msg)
+        parcels["parcel_id"] = parcels[id_column].astype(str)
+    elif "parcel_id" not in parcels.columns:
+        parcels["parcel_id"] = [f"P{i:05d}" for i in range(len(parcels))]
+    else:
+        parcels["parcel_id"] = parcels["parcel_id"].astype(str)
+    if parcels["parcel_id"].duplicated().any():
+        dup = parcels.loc[parcels["parcel_id"].duplicated(), "parcel_id"].iloc[0]
+        msg = f"parcel ids in {path} are not unique (e.g. {dup!r}); choose a unique id column"
+        raise InputDataError(msg)
+    invalid = ~parcels.geometry.is_valid
+    if invalid.any():
+        parcels.loc[invalid, "geometry"] = parcels.geometry[invalid].make_valid()
+        log.warning("repaired %d invalid parcel geometries with make_valid", int(invalid.sum()))
+    return parcels
