@@ -1,0 +1,76 @@
+"""Labels for the map and report in Chinese (default) and English."""
+
+from __future__ import annotations
+
+__all__ = ["LANGS", "t"]
+
+LANGS = ("zh", "en")
+
+_TEXT: dict[str, tuple[str, str]] = {
+    "title": ("托育设施选址分析", "Infant-care facility siting"),
+    "hazards": ("危险源", "Hazards"),
+    "zones": ("危险源退让范围", "Hazard setback zones"),
+    "demand": ("婴幼儿需求（估算）", "Under-3 demand (estimate)"),
+    "candidates": ("候选地块（按得分）", "Candidate parcels (by score)"),
+    "excluded": ("排除地块", "Excluded parcels"),
+    "selected": ("推荐新址", "Recommended new sites"),
+    "catchments": ("步行5分钟服务范围", "5-minute walking catchments"),
+    "facilities": ("现有托育与公共资源", "Existing childcare and public resources"),
+    "parcel": ("地块", "Parcel"),
+    "score": ("得分", "Score"),
+    "rank": ("排名", "Rank"),
+    "eligible": ("符合条件", "Eligible"),
+    "excluded_by": ("排除依据", "Excluded by"),
+    "rule": ("规则", "Rule"),
+    "measured": ("测量值", "Measured"),
+    "result": ("结论", "Result"),
+    "pass": ("通过", "pass"),
+    "fail": ("不通过", "FAIL"),
+    "margin": ("超出退让 {v} m", "{v} m beyond setback"),
+    "inside": ("进入退让范围 {v} m", "{v} m inside setback"),
+    "none_present": ("研究区内无此类危险源", "no such hazard in the study area"),
+    "crosses": ("穿越地块", "crosses the parcel"),
+    "not_crosses": ("未穿越", "does not cross"),
+    "criterion": ("指标", "Criterion"),
+    "value": ("数值", "Value"),
+    "points": ("得分贡献", "Points"),
+    "area": ("面积", "Area"),
+    "capacity": ("可提供托位", "Possible slots"),
+    "planned": ("规划托位", "Planned slots"),
+    "pick": ("选址顺序", "Pick order"),
+    "under3": ("婴幼儿", "under-3s"),
+    "residents": ("常住人口", "residents"),
+    "estimate_note": ("人口为按居住建筑面积估算值", "Population is estimated from residential floor area"),
+    "score_classes": ("得分分级", "Score classes"),
+    "attribution": ("数据 © OpenStreetMap 贡献者，ODbL 许可", "Data © OpenStreetMap contributors, ODbL"),
+    "fuel_station": ("加油（气）站", "Fuel station"),
+    "pipeline": ("输油输气管道", "Oil/gas pipeline"),
+    "power_line": ("电力线路", "Power line"),
+    "power_cable": ("地下电缆", "Underground cable"),
+    "report_title": ("托育设施选址分析报告", "Infant-care siting report"),
+    "targets": ("目标与达成", "Targets and results"),
+    "target": ("目标", "Target"),
+    "before": ("现状", "Before"),
+    "after": ("新增后", "After"),
+    "met": ("达标", "Met"),
+    "coverage": ("社区托育覆盖率", "Community childcare coverage"),
+    "slots_per_1000": ("新增每千人托位数", "New slots per 1,000 residents"),
+    "exclusions": ("各规则排除地块数", "Parcels excluded per rule"),
+    "count": ("数量", "Count"),
+    "source": ("依据", "Source"),
+    "confidence": ("可信度", "Confidence"),
+    "top_sites": ("排名前列地块", "Top-ranked parcels"),
+    "data_sources": ("数据来源", "Data sources"),
+    "summary": ("概况", "Overview"),
+    "yes": ("是", "yes"),
+    "no": ("否", "no"),
+    "unknown": ("未知", "unknown"),
+    "scores_dist": ("得分分布", "Score distribution"),
+}
+
+
+def t(key: str, lang: str = "zh", **values: object) -> str:
+    """Label ``key`` in ``lang``, with ``{name}`` placeholders filled from ``values``."""
+    zh, en = _TEXT[key]
+    text = en if lang == "en" else zh
+    return text.format(**values) if values else text

