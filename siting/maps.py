@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import html
+import json
 import math
 import re
 from functools import cache
@@ -17,6 +18,8 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 import folium
+from branca.element import MacroElement
+from jinja2 import Template
 import pandas as pd
 
 from siting._errors import ConfigError
@@ -54,6 +57,22 @@ def leaflet_assets() -> tuple[str, str]:
     js = root.joinpath("leaflet.js").read_text("utf-8")
     js = js.replace("//# sourceMappingURL=leaflet.js.map", "")
     return css, js
+
+
+class _Popup(MacroElement):  # type: ignore[misc]
+    """Bind an HTML popup to the parent layer without folium.Popup's jQuery dependency."""
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}"
+        "{{ this._parent.get_name() }}.bindPopup({{ this.content }}, {maxWidth: 440});"
+        "{% endmacro %}"
+    )
+
+    def __init__(self, content: str) -> None:
+        super().__init__()
+        self._name = "SitingPopup"
+        # JSON is a valid JS string literal; "</" is split so the HTML cannot end the script.
+        self.content = json.dumps(content).replace("</", "<\\/")
 
 
 def _esc(value: object) -> str:
@@ -147,7 +166,7 @@ def _legend(result: StudyResult, lang: str) -> folium.Element:
         if (result.hazards["hazard_class"] == cls).any()
     )
     return folium.Element(
-        "<style>.siting-legend{position:fixed;bottom:24px;left:12px;z-index:9999;"
+        "<style>.siting-legend{position:fixed;bottom:28px;right:12px;z-index:9999;"
         "background:#fff;padding:8px 10px;border-radius:4px;font:12px/1.4 sans-serif;"
         "box-shadow:0 1px 4px rgba(0,0,0,.4);max-width:260px}"
         ".siting-legend i{display:inline-block;width:14px;height:10px;margin-right:6px;"
@@ -260,14 +279,15 @@ def result_map(result: StudyResult, *, lang: str = "zh", basemap: str = "osm") -
             color, group = SCORE_COLORS[_score_class(float(row["score"]))], scored
         else:
             color, group = _EXCLUDED, excl
-        folium.GeoJson(
+        layer = folium.GeoJson(
             row.geometry.__geo_interface__,
             style_function=lambda _f, c=color: {"color": "#333", "weight": 0.6,
                                                 "fillColor": c, "fillOpacity": 0.7},
             tooltip=f"{_esc(row['parcel_id'])}"
                     + (f" · {_fmt(row['score'])}" if row["eligible"] else " ✕"),
-            popup=folium.Popup(_parcel_popup(row, result, lang), max_width=420),
-        ).add_to(group)
+        )
+        layer.add_child(_Popup(_parcel_popup(row, result, lang)))
+        layer.add_to(group)
     excl.add_to(fmap)
     scored.add_to(fmap)
 
