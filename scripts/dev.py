@@ -29,8 +29,6 @@ def run(*cmd: str | Path) -> None:
 
 
 def ensure_installed() -> None:
-    if sys.version_info < (3, 11):
-        sys.exit(f"siting needs Python >= 3.11; this is {sys.version.split()[0]}")
     digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
     stamp = VENV / ".siting-installed"
     if stamp.is_file() and stamp.read_text() == digest and PY.exists():

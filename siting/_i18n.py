@@ -40,9 +40,15 @@ _TEXT: dict[str, tuple[str, str]] = {
     "pick": ("选址顺序", "Pick order"),
     "under3": ("婴幼儿", "under-3s"),
     "residents": ("常住人口", "residents"),
-    "estimate_note": ("人口为按居住建筑面积估算值", "Population is estimated from residential floor area"),
+    "estimate_note": (
+        "人口为按居住建筑面积估算值",
+        "Population is estimated from residential floor area",
+    ),
     "score_classes": ("得分分级", "Score classes"),
-    "attribution": ("数据 © OpenStreetMap 贡献者，ODbL 许可", "Data © OpenStreetMap contributors, ODbL"),
+    "attribution": (
+        "数据 © OpenStreetMap 贡献者，ODbL 许可",
+        "Data © OpenStreetMap contributors, ODbL",
+    ),
     "fuel_station": ("加油（气）站", "Fuel station"),
     "pipeline": ("输油输气管道", "Oil/gas pipeline"),
     "power_line": ("电力线路", "Power line"),

@@ -36,7 +36,10 @@ def require_projected(gdf: gpd.GeoDataFrame, name: str) -> None:
         raise CRSError(msg)
     unit = gdf.crs.axis_info[0].unit_name if gdf.crs.axis_info else "metre"
     if unit not in {"metre", "meter"}:
-        msg = f"{name} is in {gdf.crs.to_string()} with units of {unit!r}; reproject to a CRS in metres"
+        msg = (
+            f"{name} is in {gdf.crs.to_string()} with units of {unit!r}; "
+            "reproject to a CRS in metres"
+        )
         raise CRSError(msg)
 
 

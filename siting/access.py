@@ -114,13 +114,11 @@ def network_from_edges(edges: gpd.GeoDataFrame) -> Network:
     iv = ids.get_indexer(lines["v"])
     geoms = lines.geometry.to_numpy()
     length = shapely.length(geoms)
-    out = gpd.GeoDataFrame(
-        {"iu": iu, "iv": iv, "length_m": length}, geometry=geoms, crs=edges.crs
-    )
+    out = gpd.GeoDataFrame({"iu": iu, "iv": iv, "length_m": length}, geometry=geoms, crs=edges.crs)
     pairs = pd.DataFrame({"a": np.minimum(iu, iv), "b": np.maximum(iu, iv), "w": length})
-    pairs = pairs[pairs["a"] != pairs["b"]].groupby(["a", "b"], as_index=False)["w"].min()
+    shortest = pairs[pairs["a"] != pairs["b"]].groupby(["a", "b"], as_index=False)["w"].min()
     n = len(ids)
-    a, b, w = pairs["a"].to_numpy(), pairs["b"].to_numpy(), pairs["w"].to_numpy()
+    a, b, w = shortest["a"].to_numpy(), shortest["b"].to_numpy(), shortest["w"].to_numpy()
     # Zero-length segments would vanish from a sparse matrix; keep them walkable.
     w = np.maximum(w, 1e-9)
     graph = sparse.csr_matrix(
@@ -151,8 +149,15 @@ def snap_points(network: Network, points: gpd.GeoSeries) -> Snap:
     length = network.edges["length_m"].to_numpy()[edge]
     iu = network.edges["iu"].to_numpy()[edge]
     iv = network.edges["iv"].to_numpy()[edge]
-    return Snap(edge=edge, along_m=along, access_m=access, iu=iu, iv=iv,
-                to_iu_m=along, to_iv_m=length - along)
+    return Snap(
+        edge=edge,
+        along_m=along,
+        access_m=access,
+        iu=iu,
+        iv=iv,
+        to_iu_m=along,
+        to_iv_m=length - along,
+    )
 
 
 def walk_distances(
@@ -164,7 +169,7 @@ def walk_distances(
     chunk: int = 512,
     progress: bool = False,
 ) -> sparse.csr_matrix:
-    """Walking distance from every origin to every destination within ``dist`` metres.
+    """Compute the walk from every origin to every destination within ``dist`` metres.
 
     Parameters
     ----------
@@ -208,17 +213,16 @@ def walk_distances(
         k = sl.stop - sl.start
         ru, rv = inv[:k], inv[k:]
         # origin -> every node: leave by either end of the origin's segment
-        to_node = np.minimum(
-            so.to_iu_m[sl, None] + d_nodes[ru], so.to_iv_m[sl, None] + d_nodes[rv]
-        ) + so.access_m[sl, None]
+        to_node = (
+            np.minimum(so.to_iu_m[sl, None] + d_nodes[ru], so.to_iv_m[sl, None] + d_nodes[rv])
+            + so.access_m[sl, None]
+        )
         d = np.minimum(to_node[:, sd.iu] + sd.to_iu_m, to_node[:, sd.iv] + sd.to_iv_m)
         # same segment: walk straight along it
         same = so.edge[sl, None] == sd.edge[None, :]
         if same.any():
             r, c = np.nonzero(same)
-            direct = (
-                so.access_m[sl][r] + np.abs(so.along_m[sl][r] - sd.along_m[c])
-            )
+            direct = so.access_m[sl][r] + np.abs(so.along_m[sl][r] - sd.along_m[c])
             d[r, c] = np.minimum(d[r, c], direct)
         d = d + sd.access_m
         r, c = np.nonzero(d <= dist)
@@ -248,8 +252,9 @@ def nearest_dist(geoms: gpd.GeoSeries, features: gpd.GeoDataFrame | gpd.GeoSerie
         If the layers are not in the same projected CRS.
     """
     frame_a = gpd.GeoDataFrame(geometry=geoms)
-    frame_b = gpd.GeoDataFrame(geometry=features.geometry if hasattr(features, "geometry")
-                               else features)
+    frame_b = gpd.GeoDataFrame(
+        geometry=features.geometry if hasattr(features, "geometry") else features
+    )
     require_projected(frame_a, "geometries")
     require_same_crs(frame_a, "geometries", frame_b, "features")
     out = np.full(len(geoms), np.inf)

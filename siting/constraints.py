@@ -124,7 +124,7 @@ def apply_constraints(
 
 
 def setback_zones(hazards: gpd.GeoDataFrame, rulebook: Rulebook) -> gpd.GeoDataFrame:
-    """The area each setback rule forbids: hazards buffered by their setback, one row per rule.
+    """Draw the area each setback rule forbids: hazards buffered by their setback.
 
     Parameters
     ----------
@@ -148,13 +148,18 @@ def setback_zones(hazards: gpd.GeoDataFrame, rulebook: Rulebook) -> gpd.GeoDataF
             continue
         setback = setbacks_for(rule, feats)
         zone = shapely.union_all(shapely.buffer(feats.geometry.to_numpy(), setback))
-        rows.append({
-            "rule_id": rule.id, "hazard_class": ";".join(rule.hazard_classes),
-            "n_features": len(feats), "geometry": zone,
-        })
+        rows.append(
+            {
+                "rule_id": rule.id,
+                "hazard_class": ";".join(rule.hazard_classes),
+                "n_features": len(feats),
+                "geometry": zone,
+            }
+        )
     if not rows:
         return gpd.GeoDataFrame(
             {"rule_id": [], "hazard_class": [], "n_features": []},
-            geometry=gpd.GeoSeries([], crs=hazards.crs), crs=hazards.crs,
+            geometry=gpd.GeoSeries([], crs=hazards.crs),
+            crs=hazards.crs,
         )
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=hazards.crs)

@@ -28,14 +28,31 @@ __all__ = ["DEFAULT_LEVELS", "RESIDENTIAL_BUILDINGS", "demand_from_buildings"]
 
 #: ``building`` values counted as dwellings wherever they stand.
 RESIDENTIAL_BUILDINGS = frozenset(
-    {"residential", "apartments", "house", "detached", "semidetached_house", "terrace",
-     "bungalow", "dormitory", "farm"}
+    {
+        "residential",
+        "apartments",
+        "house",
+        "detached",
+        "semidetached_house",
+        "terrace",
+        "bungalow",
+        "dormitory",
+        "farm",
+    }
 )
 #: ``building`` values counted as dwellings only inside residential land use.
 _GENERIC_BUILDINGS = frozenset({"yes"})
 #: Storeys assumed when ``building:levels`` is missing.
-DEFAULT_LEVELS = {"house": 2.0, "detached": 2.0, "semidetached_house": 2.0, "terrace": 2.0,
-                  "bungalow": 1.0, "farm": 2.0, "apartments": 5.0, "dormitory": 4.0}
+DEFAULT_LEVELS = {
+    "house": 2.0,
+    "detached": 2.0,
+    "semidetached_house": 2.0,
+    "terrace": 2.0,
+    "bungalow": 1.0,
+    "farm": 2.0,
+    "apartments": 5.0,
+    "dormitory": 4.0,
+}
 _DEFAULT_LEVELS_OTHER = 3.0
 
 
@@ -114,7 +131,8 @@ def demand_from_buildings(
         residents = floor / floor_m2_per_resident
         basis = f"floor area / {floor_m2_per_resident:g} m² per resident"
     estimate = np.where(
-        tagged.to_numpy(), f"estimate: {basis}; storeys tagged",
+        tagged.to_numpy(),
+        f"estimate: {basis}; storeys tagged",
         f"estimate: {basis}; storeys assumed by building type",
     )
     ids = polys["id"][dwelling].to_numpy() if "id" in polys else np.flatnonzero(dwelling)

@@ -31,13 +31,30 @@ ASSUMED_KV = {"line": 220.0, "minor_line": 10.0, "cable": 10.0}
 
 #: Pipeline substances (``substance`` or legacy ``type`` tag) that are not oil/gas hazards.
 NOT_HAZARDOUS_SUBSTANCES = frozenset(
-    {"water", "heat", "hot_water", "cold", "cooling", "sewage", "wastewater", "rainwater",
-     "drain", "steam", "air", "compressed_air"}
+    {
+        "water",
+        "heat",
+        "hot_water",
+        "cold",
+        "cooling",
+        "sewage",
+        "wastewater",
+        "rainwater",
+        "drain",
+        "steam",
+        "air",
+        "compressed_air",
+    }
 )
 
 _COLUMNS = [
-    "hazard_class", "osm_id", "name", "voltage_kv", "voltage_assumed",
-    "substance", "substance_assumed",
+    "hazard_class",
+    "osm_id",
+    "name",
+    "voltage_kv",
+    "voltage_assumed",
+    "substance",
+    "substance_assumed",
 ]
 _NUMBER = re.compile(r"(\d+(?:\.\d+)?)\s*(kv)?", re.IGNORECASE)
 
@@ -87,30 +104,50 @@ def hazards_from_layers(layers: dict[str, gpd.GeoDataFrame]) -> gpd.GeoDataFrame
     parts: list[pd.DataFrame] = []
 
     fuel = layers["amenities"][layers["amenities"]["amenity"] == "fuel"]
-    parts.append(pd.DataFrame({
-        "hazard_class": "fuel_station", "osm_id": fuel["id"], "name": fuel["name"],
-        "geometry": fuel.geometry,
-    }))
+    parts.append(
+        pd.DataFrame(
+            {
+                "hazard_class": "fuel_station",
+                "osm_id": fuel["id"],
+                "name": fuel["name"],
+                "geometry": fuel.geometry,
+            }
+        )
+    )
 
     pipes = layers["pipelines"]
     substance = pipes["substance"].fillna(pipes["pipeline_type"])
     lowered = substance.fillna("").astype(str).str.lower()
     hazardous = ~lowered.isin(NOT_HAZARDOUS_SUBSTANCES)
-    parts.append(pd.DataFrame({
-        "hazard_class": "pipeline", "osm_id": pipes["id"][hazardous],
-        "name": pipes["name"][hazardous], "substance": substance[hazardous],
-        "substance_assumed": substance[hazardous].isna(), "geometry": pipes.geometry[hazardous],
-    }))
+    parts.append(
+        pd.DataFrame(
+            {
+                "hazard_class": "pipeline",
+                "osm_id": pipes["id"][hazardous],
+                "name": pipes["name"][hazardous],
+                "substance": substance[hazardous],
+                "substance_assumed": substance[hazardous].isna(),
+                "geometry": pipes.geometry[hazardous],
+            }
+        )
+    )
 
     power = layers["power"]
     kv = power["voltage"].map(parse_voltage_kv)
     assumed = kv.isna()
     kv = kv.fillna(power["power"].map(ASSUMED_KV))
-    parts.append(pd.DataFrame({
-        "hazard_class": np.where(power["power"] == "cable", "power_cable", "power_line"),
-        "osm_id": power["id"], "name": power["name"], "voltage_kv": kv,
-        "voltage_assumed": assumed, "geometry": power.geometry,
-    }))
+    parts.append(
+        pd.DataFrame(
+            {
+                "hazard_class": np.where(power["power"] == "cable", "power_cable", "power_line"),
+                "osm_id": power["id"],
+                "name": power["name"],
+                "voltage_kv": kv,
+                "voltage_assumed": assumed,
+                "geometry": power.geometry,
+            }
+        )
+    )
 
     frames = [p for p in parts if len(p)]
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=_COLUMNS)

@@ -15,12 +15,12 @@ import math
 import re
 from functools import cache
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import folium
-from branca.element import MacroElement
-from jinja2 import Template
 import pandas as pd
+from branca.element import Figure, MacroElement
+from jinja2 import Template
 
 from siting._errors import ConfigError
 from siting._i18n import LANGS, t
@@ -39,8 +39,12 @@ BASEMAPS = ("osm", "none")
 #: Five score classes, low to high (viridis: colour-blind safe, prints in grey).
 SCORE_COLORS = ("#440154", "#3b528b", "#21918c", "#5ec962", "#fde725")
 _EXCLUDED = "#9e9e9e"
-_HAZARD_COLORS = {"fuel_station": "#d7191c", "pipeline": "#ff7f00", "power_line": "#7b3294",
-                  "power_cable": "#c2a5cf"}
+_HAZARD_COLORS = {
+    "fuel_station": "#d7191c",
+    "pipeline": "#ff7f00",
+    "power_line": "#7b3294",
+    "power_cable": "#c2a5cf",
+}
 
 
 @cache
@@ -59,7 +63,7 @@ def leaflet_assets() -> tuple[str, str]:
     return css, js
 
 
-class _Popup(MacroElement):  # type: ignore[misc]
+class _Popup(MacroElement):
     """Bind an HTML popup to the parent layer without folium.Popup's jQuery dependency."""
 
     _template = Template(
@@ -137,7 +141,8 @@ def _parcel_popup(row: pd.Series, result: StudyResult, lang: str) -> str:
     crit_rows = "".join(
         f"<tr><td>{_esc(c.label(lang))}</td><td>{_fmt(float(row[name]))}</td>"
         f"<td>{_fmt(float(row[f'contrib_{name}']))}</td></tr>"
-        for name, c in CRITERIA.items() if f"contrib_{name}" in row.index
+        for name, c in CRITERIA.items()
+        if f"contrib_{name}" in row.index
     )
     scores = (
         "<table class='card'><tr>"
@@ -228,11 +233,13 @@ def result_map(result: StudyResult, *, lang: str = "zh", basemap: str = "osm") -
     fmap.default_js = []
     fmap.default_css = []
     css, js = leaflet_assets()
-    fmap.get_root().header.add_child(
+    root = fmap.get_root()
+    assert isinstance(root, Figure)  # a new Map always sits in a Figure
+    root.header.add_child(
         folium.Element(f"<style>{css}</style><script>{js}</script>"), name="leaflet_inline"
     )
     if basemap == "none":
-        fmap.get_root().header.add_child(
+        root.header.add_child(
             folium.Element("<style>.leaflet-container{background:#f4f4f0}</style>")
         )
 
@@ -242,8 +249,12 @@ def result_map(result: StudyResult, *, lang: str = "zh", basemap: str = "osm") -
         for _, row in hz.iterrows():
             folium.GeoJson(
                 row.geometry.__geo_interface__,
-                style_function=lambda _f: {"color": "#d7191c", "weight": 1, "fillOpacity": 0.15,
-                                           "dashArray": "4 3"},
+                style_function=lambda _f: {
+                    "color": "#d7191c",
+                    "weight": 1,
+                    "fillOpacity": 0.15,
+                    "dashArray": "4 3",
+                },
                 tooltip=_esc(row["rule_id"]),
             ).add_to(zones)
     zones.add_to(fmap)
@@ -256,20 +267,33 @@ def result_map(result: StudyResult, *, lang: str = "zh", basemap: str = "osm") -
             kv = _fmt(row["voltage_kv"], 1)
             label += f" · {kv} kV" + (" (?)" if row["voltage_assumed"] else "")
         if row.geometry.geom_type == "Point":
-            folium.CircleMarker([row.geometry.y, row.geometry.x], radius=6, color=color,
-                                fill=True, fill_opacity=0.9, tooltip=label).add_to(haz_group)
+            folium.CircleMarker(
+                [row.geometry.y, row.geometry.x],
+                radius=6,
+                color=color,
+                fill=True,
+                fill_opacity=0.9,
+                tooltip=label,
+            ).add_to(haz_group)
         else:
-            folium.GeoJson(row.geometry.__geo_interface__, tooltip=label,
-                           style_function=lambda _f, c=color: {"color": c, "weight": 3,
-                                                               "fillOpacity": 0.4}
-                           ).add_to(haz_group)
+            folium.GeoJson(
+                row.geometry.__geo_interface__,
+                tooltip=label,
+                style_function=lambda _f, c=color: {"color": c, "weight": 3, "fillOpacity": 0.4},
+            ).add_to(haz_group)
     haz_group.add_to(fmap)
 
     dem = folium.FeatureGroup(name=t("demand", lang), show=False)
     homes = _geojson(result.demand)
     for geom, u3 in zip(homes.geometry, homes["under3"], strict=True):
-        folium.CircleMarker([geom.y, geom.x], radius=1.5 + 3 * math.sqrt(float(u3)), weight=0,
-                            fill=True, fill_color="#2166ac", fill_opacity=0.5).add_to(dem)
+        folium.CircleMarker(
+            [geom.y, geom.x],
+            radius=1.5 + 3 * math.sqrt(float(u3)),
+            weight=0,
+            fill=True,
+            fill_color="#2166ac",
+            fill_opacity=0.5,
+        ).add_to(dem)
     dem.add_to(fmap)
 
     excl = folium.FeatureGroup(name=t("excluded", lang))
@@ -281,10 +305,14 @@ def result_map(result: StudyResult, *, lang: str = "zh", basemap: str = "osm") -
             color, group = _EXCLUDED, excl
         layer = folium.GeoJson(
             row.geometry.__geo_interface__,
-            style_function=lambda _f, c=color: {"color": "#333", "weight": 0.6,
-                                                "fillColor": c, "fillOpacity": 0.7},
+            style_function=lambda _f, c=color: {
+                "color": "#333",
+                "weight": 0.6,
+                "fillColor": c,
+                "fillOpacity": 0.7,
+            },
             tooltip=f"{_esc(row['parcel_id'])}"
-                    + (f" · {_fmt(row['score'])}" if row["eligible"] else " ✕"),
+            + (f" · {_fmt(row['score'])}" if row["eligible"] else " ✕"),
         )
         layer.add_child(_Popup(_parcel_popup(row, result, lang)))
         layer.add_to(group)
@@ -293,9 +321,10 @@ def result_map(result: StudyResult, *, lang: str = "zh", basemap: str = "osm") -
 
     catch = folium.FeatureGroup(name=t("catchments", lang))
     for geom in _geojson(result.catchments).geometry:
-        folium.GeoJson(geom.__geo_interface__,
-                       style_function=lambda _f: {"color": "#e7298a", "weight": 1,
-                                                  "fillOpacity": 0.08}).add_to(catch)
+        folium.GeoJson(
+            geom.__geo_interface__,
+            style_function=lambda _f: {"color": "#e7298a", "weight": 1, "fillOpacity": 0.08},
+        ).add_to(catch)
     catch.add_to(fmap)
     sel = folium.FeatureGroup(name=t("selected", lang))
     for _, row in _geojson(result.selected).iterrows():
@@ -303,8 +332,8 @@ def result_map(result: StudyResult, *, lang: str = "zh", basemap: str = "osm") -
             row.geometry.__geo_interface__,
             style_function=lambda _f: {"color": "#e7298a", "weight": 4, "fillOpacity": 0},
             tooltip=f"{_esc(t('pick', lang))} {int(row['pick_order'])}: "
-                    f"{_esc(row['parcel_id'])} · {_esc(t('planned', lang))} "
-                    f"{int(row['planned_slots'])}",
+            f"{_esc(row['parcel_id'])} · {_esc(t('planned', lang))} "
+            f"{int(row['planned_slots'])}",
         ).add_to(sel)
     sel.add_to(fmap)
 
@@ -313,15 +342,16 @@ def result_map(result: StudyResult, *, lang: str = "zh", basemap: str = "osm") -
         pt = row.geometry.representative_point()
         childcare = row["amenity"] in ("childcare", "kindergarten")
         folium.CircleMarker(
-            [pt.y, pt.x], radius=6, color="#1b7837" if childcare else "#5aae61",
-            fill=True, fill_opacity=0.9 if childcare else 0.4,
+            [pt.y, pt.x],
+            radius=6,
+            color="#1b7837" if childcare else "#5aae61",
+            fill=True,
+            fill_opacity=0.9 if childcare else 0.4,
             tooltip=f"{_esc(row['amenity'])} {_esc(row['name'])}",
         ).add_to(fac)
     fac.add_to(fmap)
 
     folium.LayerControl(collapsed=False).add_to(fmap)
-    fmap.get_root().html.add_child(_legend(result, lang))
+    root.html.add_child(_legend(result, lang))
     fmap.fit_bounds([[bottom, left], [top, right]])
     return fmap
-
-

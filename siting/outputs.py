@@ -10,7 +10,6 @@ only when every file is complete are they moved into place, ``summary.json`` las
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 from importlib.metadata import PackageNotFoundError, version
@@ -79,7 +78,9 @@ def ranking_table(result: StudyResult) -> pd.DataFrame:
     cand = result.candidates
     ranked = cand[cand["eligible"]].sort_values("rank")
     pts = ranked.geometry.representative_point().to_crs("EPSG:4326")
-    keep = [c for c in ranked.columns if c != "geometry" and not c.startswith(("norm_", "crosses_"))]
+    keep = [
+        c for c in ranked.columns if c != "geometry" and not c.startswith(("norm_", "crosses_"))
+    ]
     table = pd.DataFrame(ranked[keep]).reset_index(drop=True)
     table.insert(1, "lon", np.round(pts.x.to_numpy(), 6))
     table.insert(2, "lat", np.round(pts.y.to_numpy(), 6))
@@ -130,9 +131,12 @@ def write_outputs(
     try:
         gpkg = staging / "results.gpkg"
         layers = {
-            "candidates": result.candidates, "selected": result.selected,
-            "hazard_zones": result.hazard_zones, "catchments": result.catchments,
-            "hazards": result.hazards, "demand": result.demand,
+            "candidates": result.candidates,
+            "selected": result.selected,
+            "hazard_zones": result.hazard_zones,
+            "catchments": result.catchments,
+            "hazards": result.hazards,
+            "demand": result.demand,
         }
         for name, layer in layers.items():
             _gpkg_ready(layer).to_file(gpkg, layer=name, driver="GPKG")
@@ -146,7 +150,7 @@ def write_outputs(
         (out / "summary.json").unlink(missing_ok=True)  # an old marker must not outlive its run
         written = {}
         for name in CONTRACT_FILES:  # summary.json is last
-            os.replace(staging / name, out / name)
+            (staging / name).replace(out / name)
             written[name] = out / name
     except OSError as err:
         msg = f"could not write outputs to {out}: {err}"

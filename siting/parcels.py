@@ -31,10 +31,21 @@ CANDIDATE_LANDUSE = ("residential", "mixed", "commercial", "retail")
 
 #: Half-width of the street corridor subtracted from land use, by ``highway`` class (m).
 ROAD_HALF_WIDTH_M = {
-    "motorway": 15.0, "motorway_link": 8.0, "trunk": 12.0, "trunk_link": 6.0,
-    "primary": 10.0, "primary_link": 5.0, "secondary": 8.0, "secondary_link": 5.0,
-    "tertiary": 6.0, "tertiary_link": 4.0, "residential": 4.0, "unclassified": 4.0,
-    "living_street": 3.0, "service": 2.5, "road": 4.0,
+    "motorway": 15.0,
+    "motorway_link": 8.0,
+    "trunk": 12.0,
+    "trunk_link": 6.0,
+    "primary": 10.0,
+    "primary_link": 5.0,
+    "secondary": 8.0,
+    "secondary_link": 5.0,
+    "tertiary": 6.0,
+    "tertiary_link": 4.0,
+    "residential": 4.0,
+    "unclassified": 4.0,
+    "living_street": 3.0,
+    "service": 2.5,
+    "road": 4.0,
 }
 _DEFAULT_HALF_WIDTH_M = 4.0
 
@@ -74,8 +85,10 @@ def parcels_from_blocks(
     """
     require_projected(landuse, "landuse")
     require_projected(roads, "roads")
-    land = landuse[landuse["landuse"].isin(classes) & landuse.geometry.geom_type.isin(
-        ["Polygon", "MultiPolygon"])]
+    land = landuse[
+        landuse["landuse"].isin(classes)
+        & landuse.geometry.geom_type.isin(["Polygon", "MultiPolygon"])
+    ]
     if len(land) == 0:
         msg = (
             f"no land use of classes {list(classes)} to derive candidate parcels from; "
@@ -90,7 +103,9 @@ def parcels_from_blocks(
         blocks = shapely.difference(area, corridors) if len(roads) else area
         parts = shapely.get_parts(blocks)
         parts = parts[shapely.get_type_id(parts) == 3]  # polygons only
-        pieces.append(gpd.GeoDataFrame({"landuse": [cls] * len(parts)}, geometry=parts, crs=landuse.crs))
+        pieces.append(
+            gpd.GeoDataFrame({"landuse": [cls] * len(parts)}, geometry=parts, crs=landuse.crs)
+        )
     blocks_gdf = gpd.GeoDataFrame(pd.concat(pieces, ignore_index=True), crs=landuse.crs)
     blocks_gdf = blocks_gdf[blocks_gdf.area >= min_area_m2]
     if len(blocks_gdf) == 0:

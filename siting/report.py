@@ -35,7 +35,7 @@ def _pct(v: float) -> str:
 
 
 def _histogram_svg(scores: np.ndarray) -> str:
-    """An inline SVG histogram of scores in 10-point bins."""
+    """Draw an inline SVG histogram of scores in 10-point bins."""
     counts, _ = np.histogram(scores, bins=10, range=(0, 100))
     peak = max(int(counts.max()), 1) if len(counts) else 1
     bars = []
@@ -47,8 +47,10 @@ def _histogram_svg(scores: np.ndarray) -> str:
             f"text-anchor='middle'>{int(c)}</text><text x='{40 + i * 50}' y='156' "
             f"font-size='10'>{i * 10}</text>"
         )
-    return (f"<svg width='560' height='165' role='img'>{''.join(bars)}"
-            "<text x='540' y='156' font-size='10'>100</text></svg>")
+    return (
+        f"<svg width='560' height='165' role='img'>{''.join(bars)}"
+        "<text x='540' y='156' font-size='10'>100</text></svg>"
+    )
 
 
 def _top_row(r: pd.Series, selected: bool) -> str:
@@ -104,14 +106,22 @@ def report_html(result: StudyResult, *, lang: str = "zh") -> str:
     sel_ids = set(result.selected["parcel_id"])
     top_rows = "".join(_top_row(r, r["parcel_id"] in sel_ids) for _, r in top.iterrows())
     head_cells = "".join(
-        f"<th>{h}</th>" for h in (
-            t("rank", lang), t("parcel", lang), t("score", lang),
-            "≤300 m " + t("under3", lang), "unserved " + t("under3", lang) if lang == "en"
-            else "未覆盖" + t("under3", lang), t("area", lang) + " m²", t("capacity", lang),
+        f"<th>{h}</th>"
+        for h in (
+            t("rank", lang),
+            t("parcel", lang),
+            t("score", lang),
+            "≤300 m " + t("under3", lang),
+            "unserved " + t("under3", lang) if lang == "en" else "未覆盖" + t("under3", lang),
+            t("area", lang) + " m²",
+            t("capacity", lang),
             "hazard margin m" if lang == "en" else "危险源余量 m",
         )
     )
-    top_table = f"<table><tr>{head_cells}</tr>{top_rows}</table><p class='note'>★ = {t('selected', lang)}</p>"
+    top_table = (
+        f"<table><tr>{head_cells}</tr>{top_rows}</table>"
+        f"<p class='note'>★ = {t('selected', lang)}</p>"
+    )
     c = s["counts"]
     overview = (
         f"<p>{_e(s['study'])} · CRS {_e(s['crs'])} · {_e(s['rulebook']['id'])} "

@@ -32,8 +32,16 @@ __all__ = [
 HAZARD_CLASSES = ("fuel_station", "pipeline", "power_line", "power_cable")
 
 _RULE_KEYS = {
-    "id", "hazard_class", "kind", "dist_m", "dist_by_kv", "hard",
-    "zh", "en", "source", "confidence",
+    "id",
+    "hazard_class",
+    "kind",
+    "dist_m",
+    "dist_by_kv",
+    "hard",
+    "zh",
+    "en",
+    "source",
+    "confidence",
 }
 _PARAM_KEYS = {"value", "unit", "zh", "en", "source", "confidence"}
 _KINDS = ("setback", "no_cross")
@@ -270,6 +278,6 @@ def load_rulebook(path: str | Path) -> Rulebook:
 
 
 def default_rulebook() -> Rulebook:
-    """The shipped Fuxin 2020 No. 17 profile."""
+    """Load the shipped Fuxin 2020 No. 17 profile (``siting/rules/fuxin-2020.toml``)."""
     text = resources.files("siting").joinpath("rules/fuxin-2020.toml").read_text("utf-8")
     return _rulebook_from_dict(tomllib.loads(text), "fuxin-2020.toml")

@@ -39,17 +39,30 @@ class Criterion:
 
 #: The foundation criteria, by name.
 CRITERIA: dict[str, Criterion] = {
-    "unserved_under3": Criterion("unserved_under3", "benefit", math.inf,
-                                 "步行5分钟内未被现有托育覆盖的婴幼儿数",
-                                 "Under-3s within a 5-min walk not served by existing childcare"),
-    "walk_under3": Criterion("walk_under3", "benefit", math.inf,
-                             "步行5分钟内婴幼儿数", "Under-3s within a 5-min walk"),
-    "dist_public_m": Criterion("dist_public_m", "cost", 1000.0,
-                               "距公共服务设施（学校、幼儿园、诊所）距离 (m)",
-                               "Distance to public facilities (school, kindergarten, clinic), m"),
-    "hazard_margin_m": Criterion("hazard_margin_m", "benefit", 200.0,
-                                 "超出最近危险源退让距离的余量 (m)",
-                                 "Clearance beyond the nearest hazard setback, m"),
+    "unserved_under3": Criterion(
+        "unserved_under3",
+        "benefit",
+        math.inf,
+        "步行5分钟内未被现有托育覆盖的婴幼儿数",
+        "Under-3s within a 5-min walk not served by existing childcare",
+    ),
+    "walk_under3": Criterion(
+        "walk_under3", "benefit", math.inf, "步行5分钟内婴幼儿数", "Under-3s within a 5-min walk"
+    ),
+    "dist_public_m": Criterion(
+        "dist_public_m",
+        "cost",
+        1000.0,
+        "距公共服务设施（学校、幼儿园、诊所）距离 (m)",
+        "Distance to public facilities (school, kindergarten, clinic), m",
+    ),
+    "hazard_margin_m": Criterion(
+        "hazard_margin_m",
+        "benefit",
+        200.0,
+        "超出最近危险源退让距离的余量 (m)",
+        "Clearance beyond the nearest hazard setback, m",
+    ),
     "area_m2": Criterion("area_m2", "benefit", 5000.0, "地块面积 (m²)", "Parcel area, m²"),
 }
 
@@ -132,8 +145,9 @@ def score_parcels(
         out[f"contrib_{name}"] = norm * weight * 100.0
         score = score + np.nan_to_num(norm) * weight * 100.0
     out["score"] = np.where(ok, score, np.nan)
-    order = pd.DataFrame({"score": out["score"], "pid": parcel_id.astype(str).to_numpy()},
-                         index=criteria.index)[ok]
+    order = pd.DataFrame(
+        {"score": out["score"], "pid": parcel_id.astype(str).to_numpy()}, index=criteria.index
+    )[ok]
     order = order.sort_values(["score", "pid"], ascending=[False, True])
     rank = pd.Series(pd.NA, index=criteria.index, dtype="Int64")
     rank.loc[order.index] = np.arange(1, len(order) + 1)

@@ -94,8 +94,7 @@ def _select(
         geometry=frame.geometry.to_numpy(),
         crs=frame.crs or _WGS84,
     )
-    out = out[out.geometry.notna() & ~out.geometry.is_empty].reset_index(drop=True)
-    return out
+    return out[out.geometry.notna() & ~out.geometry.is_empty].reset_index(drop=True)
 
 
 def layers_from_osm(
@@ -189,7 +188,9 @@ def layers_from_osm(
     if amenities is not None and len(amenities):
         atags = _tags(amenities)
         fuel_tags = atags.map(
-            lambda t: ";".join(sorted(k for k, v in t.items() if k.startswith("fuel:") and v == "yes"))
+            lambda t: ";".join(
+                sorted(k for k, v in t.items() if k.startswith("fuel:") and v == "yes")
+            )
         )
         layers["amenities"] = _select(amenities, "amenities", fuel_tags=fuel_tags)
     else:

@@ -80,7 +80,7 @@ class _Timer:
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
         if self.progress:
-            print(f"  · {name} …", flush=True)  # noqa: T201 - CLI progress
+            print(f"  · {name} …", flush=True)
         t0 = time.perf_counter()
         yield
         self.seconds[name] = round(time.perf_counter() - t0, 3)
@@ -163,8 +163,7 @@ def run_study(
     with timer.stage("access"):
         net = access.network_from_edges(lay["walk_edges"])
         sites = cand.geometry.representative_point()
-        within = access.walk_distances(net, sites, homes.geometry, dist=walk_m,
-                                       progress=progress)
+        within = access.walk_distances(net, sites, homes.geometry, dist=walk_m, progress=progress)
         am = lay["amenities"]
         existing = am[am["amenity"].isin(EXISTING_CHILDCARE)]
         ex_pts = existing.geometry.representative_point()
@@ -189,8 +188,9 @@ def run_study(
             crit, eligible=cons["eligible"], parcel_id=cand["parcel_id"], weights=weights
         )
         out = pd.concat([cand, cons, crit.drop(columns="area_m2"), scored], axis=1)
-        out["capacity_slots"] = _capacity_slots(cand["area_m2"].to_numpy(),
-                                                rb.param("m2_per_child"))
+        out["capacity_slots"] = _capacity_slots(
+            cand["area_m2"].to_numpy(), rb.param("m2_per_child")
+        )
         candidates = gpd.GeoDataFrame(out, geometry="geometry", crs=crs)
     with timer.stage("selection"):
         ranked = candidates[candidates["eligible"]].sort_values("rank")
@@ -206,16 +206,20 @@ def run_study(
         need = np.ceil(sel["walk_residents"].to_numpy() * rb.param("target_slots_per_1000") / 1000)
         sel["planned_slots"] = np.minimum(sel["capacity_slots"].to_numpy(), need).astype(int)
         catch = gpd.GeoDataFrame(
-            {"parcel_id": sel["parcel_id"].to_numpy(),
-             "under3_in_walk": sel["walk_under3"].to_numpy(),
-             "walk_m": walk_m},
-            geometry=_catchment_hulls(picks["row"].to_numpy(), within, homes,
-                                      sites.iloc[picks["row"].to_numpy()]),
+            {
+                "parcel_id": sel["parcel_id"].to_numpy(),
+                "under3_in_walk": sel["walk_under3"].to_numpy(),
+                "walk_m": walk_m,
+            },
+            geometry=_catchment_hulls(
+                picks["row"].to_numpy(), within, homes, sites.iloc[picks["row"].to_numpy()]
+            ),
             crs=crs,
         )
     facilities = gpd.GeoDataFrame(
         am[am["amenity"].isin(PUBLIC_RESOURCES)][["id", "amenity", "name", "geometry"]],
-        geometry="geometry", crs=crs,
+        geometry="geometry",
+        crs=crs,
     ).reset_index(drop=True)
     if len(candidates) == 0:
         msg = "no candidate parcels"
@@ -236,17 +240,17 @@ def run_study(
         "study": study_name,
         "crs": crs.to_string(),
         "rulebook": {"id": rb.id, "version": rb.version},
-        "inputs": {name: int(len(layer)) for name, layer in layers.items()},
+        "inputs": {name: len(layer) for name, layer in layers.items()},
         "counts": {
-            "candidates": int(len(candidates)),
+            "candidates": len(candidates),
             "eligible": int(candidates["eligible"].sum()),
             "excluded": int((~candidates["eligible"]).sum()),
-            "selected": int(len(sel)),
+            "selected": len(sel),
             "hazards": {str(k_): int(v) for k_, v in haz["hazard_class"].value_counts().items()},
             "power_lines_voltage_assumed": int(haz["voltage_assumed"].sum()),
             "pipelines_substance_assumed": int(haz["substance_assumed"].sum()),
-            "existing_childcare": int(len(existing)),
-            "residential_buildings": int(len(homes)),
+            "existing_childcare": len(existing),
+            "residential_buildings": len(homes),
         },
         "excluded_by_rule": excluded_counts,
         "demand": {
@@ -259,27 +263,36 @@ def run_study(
             "coverage_target": cov_target,
             "coverage_before": round(float(u3[served].sum() / total_u3), 4) if total_u3 else 0.0,
             "coverage_after": round(float(u3[covered_after].sum() / total_u3), 4)
-            if total_u3 else 0.0,
+            if total_u3
+            else 0.0,
             "coverage_basis": f"share of estimated under-3 children within a {walk_m:g} m walk "
-                              "of existing childcare/kindergartens (before) and of those plus "
-                              "the selected sites (after)",
+            "of existing childcare/kindergartens (before) and of those plus "
+            "the selected sites (after)",
             "slots_target_per_1000": slots_target,
             "new_slots": new_slots,
             "new_slots_basis": "each selected site sized to the residents within its walk at "
-                               f"{slots_target:g} per 1,000, capped by its capacity_slots",
+            f"{slots_target:g} per 1,000, capped by its capacity_slots",
             "new_slots_per_1000": round(new_slots / residents * 1000.0, 2) if residents else 0.0,
             "existing_slots": None,
-            "existing_slots_note": "capacity of existing facilities is not in OSM; "
-                                   "not counted",
+            "existing_slots_note": "capacity of existing facilities is not in OSM; not counted",
         },
-        "selection": {"method": "greedy maximal covering (MCLP)", "k": k,
-                      "under3_newly_covered": round(float(picks["gain"].sum()), 2)},
+        "selection": {
+            "method": "greedy maximal covering (MCLP)",
+            "k": k,
+            "under3_newly_covered": round(float(picks["gain"].sum()), 2),
+        },
         "weights": dict(weights),
         "seconds": timer.seconds,
     }
     summary["targets"]["coverage_met"] = summary["targets"]["coverage_after"] >= cov_target
     return StudyResult(
-        candidates=candidates, selected=sel.reset_index(drop=True), hazards=haz,
-        hazard_zones=zones, demand=homes, catchments=catch, facilities=facilities,
-        rulebook=rb, summary=summary,
+        candidates=candidates,
+        selected=sel.reset_index(drop=True),
+        hazards=haz,
+        hazard_zones=zones,
+        demand=homes,
+        catchments=catch,
+        facilities=facilities,
+        rulebook=rb,
+        summary=summary,
     )
