@@ -76,7 +76,7 @@ class _Popup(MacroElement):
         super().__init__()
         self._name = "SitingPopup"
         # JSON is a valid JS string literal; "</" is split so the HTML cannot end the script.
-        self.content = json.dumps(content).replace("</", "<\\/")
+        self.content = json.dumps(content, ensure_ascii=False).replace("</", "<\\/")
 
 
 def _esc(value: object) -> str:
