@@ -22,7 +22,7 @@ from scipy import sparse
 from scipy.sparse import csgraph
 from tqdm.auto import tqdm
 
-from siting._errors import ConfigError, InputDataError
+from siting._errors import ConfigError
 from siting._validate import require_columns, require_nonempty, require_projected, require_same_crs
 
 __all__ = [
@@ -137,9 +137,7 @@ def snap_points(network: Network, points: gpd.GeoSeries) -> Snap:
     points
         Point geometries in the network's CRS.
     """
-    if points.crs != network.edges.crs:
-        msg = f"points are in {points.crs} but the network is in {network.edges.crs}"
-        raise InputDataError(msg)
+    require_same_crs(network.edges, "network", gpd.GeoDataFrame(geometry=points), "points")
     pts = points.to_numpy()
     (src, edge), access = network.edges.sindex.nearest(pts, return_distance=True, return_all=False)
     order = np.argsort(src)

@@ -102,7 +102,7 @@ def apply_constraints(
             fails = hit
         else:
             setback = setbacks_for(rule, feats)
-            margin = _nearest_dist(parcels, feats) - (np.nanmax(setback) if len(feats) else 0)
+            margin = np.full(len(parcels), np.inf)
             if len(feats):
                 # Only features nearer than nearest + (max - min setback) can set the margin.
                 reach = _nearest_dist(parcels, feats) + np.nanmax(setback) - np.nanmin(setback)
@@ -147,7 +147,8 @@ def setback_zones(hazards: gpd.GeoDataFrame, rulebook: Rulebook) -> gpd.GeoDataF
         if len(feats) == 0:
             continue
         setback = setbacks_for(rule, feats)
-        zone = shapely.union_all(shapely.buffer(feats.geometry.to_numpy(), setback))
+        # 32 segments per quarter circle: the drawn zone is within 2 cm of the true setback.
+        zone = shapely.union_all(shapely.buffer(feats.geometry.to_numpy(), setback, quad_segs=32))
         rows.append(
             {
                 "rule_id": rule.id,

@@ -72,7 +72,7 @@ def metric_crs(gdf: gpd.GeoDataFrame) -> pyproj.CRS:
     if gdf.crs is None:
         msg = "cannot choose a metric CRS: the layer has no CRS; set it with `.set_crs(...)`"
         raise CRSError(msg)
-    if len(gdf) == 0 or gdf.geometry.is_empty.all():
+    if len(gdf) == 0 or (gdf.geometry.isna() | gdf.geometry.is_empty).all():
         msg = "cannot choose a metric CRS for an empty layer"
         raise InputDataError(msg)
     left, bottom, right, top = gdf.to_crs("EPSG:4326").total_bounds

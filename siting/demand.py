@@ -92,11 +92,16 @@ def demand_from_buildings(
     InputDataError
         If no building is residential.
     """
-    if not 0.0 <= under3_share <= 1.0:
+    if not np.isfinite(under3_share) or not 0.0 <= under3_share <= 1.0:
         msg = f"under3_share must be a share between 0 and 1, got {under3_share}"
         raise ConfigError(msg)
-    if floor_m2_per_resident <= 0:
+    if not np.isfinite(floor_m2_per_resident) or floor_m2_per_resident <= 0:
         msg = f"floor_m2_per_resident must be positive, got {floor_m2_per_resident}"
+        raise ConfigError(msg)
+    if total_population is not None and (
+        not np.isfinite(total_population) or total_population <= 0
+    ):
+        msg = f"total_population must be a positive number of residents, got {total_population}"
         raise ConfigError(msg)
     require_projected(buildings, "buildings")
     require_same_crs(buildings, "buildings", landuse, "landuse")

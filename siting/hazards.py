@@ -73,11 +73,18 @@ def parse_voltage_kv(value: object) -> float:
     110.0
     >>> parse_voltage_kv("600")
     0.6
+    >>> parse_voltage_kv("0,4 kV")
+    0.4
     """
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return float("nan")
     volts = []
-    for part in re.split(r"[;,/]", str(value)):
+    text = re.sub(r"(?<=\d)[ \u00a0\u202f](?=\d{3}\b)", "", str(value))  # "10 000" -> "10000"
+    parts: list[str] = []
+    for chunk in re.split(r"[;/]", text):
+        # "0,4 kV" is a decimal comma; "110000,10000" lists two voltages.
+        parts += [chunk.replace(",", ".")] if "kv" in chunk.lower() else chunk.split(",")
+    for part in parts:
         m = _NUMBER.search(part)
         if m:
             number = float(m.group(1))

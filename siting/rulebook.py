@@ -9,12 +9,14 @@ targets) carry their value, unit and source too.
 
 from __future__ import annotations
 
+import itertools
 import math
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from siting._errors import ConfigError, DataSourceError
@@ -129,7 +131,7 @@ class Rulebook:
     name_zh: str
     name_en: str
     rules: tuple[Rule, ...]
-    parameters: Mapping[str, Parameter] = field(default_factory=dict)
+    parameters: Mapping[str, Parameter] = field(default_factory=lambda: MappingProxyType({}))
 
     def rule(self, rule_id: str) -> Rule:
         """Return the rule with this id.
@@ -158,8 +160,8 @@ class Rulebook:
 
 
 def _number(value: Any, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
-        msg = f"{where} must be a number, got {value!r}"
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        msg = f"{where} must be a number (finite), got {value!r}"
         raise ConfigError(msg)
     if value < 0:
         msg = f"{where} must not be negative, got {value}"
@@ -168,17 +170,26 @@ def _number(value: Any, where: str) -> float:
 
 
 def _rule_from_dict(raw: dict[str, Any], where: str) -> Rule:
-    unknown = set(raw) - _RULE_KEYS
-    if unknown:
-        msg = f"{where}: unknown key(s) {sorted(unknown)}; allowed: {sorted(_RULE_KEYS)}"
-        raise ConfigError(msg)
     rid = raw.get("id")
     if not isinstance(rid, str) or not rid:
         msg = f"{where}: every rule needs a string `id`"
         raise ConfigError(msg)
     where = f"{where} (rule {rid})"
+    unknown = set(raw) - _RULE_KEYS
+    if unknown:
+        msg = f"{where}: unknown key(s) {sorted(unknown)}; allowed: {sorted(_RULE_KEYS)}"
+        raise ConfigError(msg)
     classes = raw.get("hazard_class")
-    classes_t = (classes,) if isinstance(classes, str) else tuple(classes or ())
+    if isinstance(classes, str):
+        classes_t: tuple[str, ...] = (classes,)
+    elif isinstance(classes, list):
+        classes_t = tuple(classes)
+    else:
+        msg = (
+            f"{where}: unknown hazard_class {classes!r}; every rule needs one of "
+            f"{list(HAZARD_CLASSES)} or a list of them"
+        )
+        raise ConfigError(msg)
     bad = [c for c in classes_t if c not in HAZARD_CLASSES]
     if not classes_t or bad:
         msg = f"{where}: unknown hazard_class {bad or classes!r}; known: {list(HAZARD_CLASSES)}"
@@ -189,6 +200,13 @@ def _rule_from_dict(raw: dict[str, Any], where: str) -> Rule:
         raise ConfigError(msg)
     dist_m = raw.get("dist_m")
     table = raw.get("dist_by_kv", [])
+    if not isinstance(table, list):
+        msg = f"{where}: dist_by_kv must be a list of [kv, metres] rows, got {table!r}"
+        raise ConfigError(msg)
+    hard = raw.get("hard", True)
+    if not isinstance(hard, bool):
+        msg = f"{where}: hard must be true or false, got {hard!r}"
+        raise ConfigError(msg)
     if kind == "setback" and dist_m is None and not table:
         msg = f"{where}: a setback rule needs `dist_m` or `dist_by_kv`"
         raise ConfigError(msg)
@@ -199,8 +217,9 @@ def _rule_from_dict(raw: dict[str, Any], where: str) -> Rule:
             msg = f"{where}: dist_by_kv rows must be [kv, metres], got {row!r}"
             raise ConfigError(msg)
         rows.append((_number(row[0], f"{where}: kV"), _number(row[1], f"{where}: metres")))
-    if rows != sorted(rows):
-        msg = f"{where}: dist_by_kv rows must be in ascending kV order"
+    kvs = [kv for kv, _ in rows]
+    if any(b <= a for a, b in itertools.pairwise(kvs)):
+        msg = f"{where}: dist_by_kv rows must be in strictly ascending kV order, got kV {kvs}"
         raise ConfigError(msg)
     return Rule(
         id=rid,
@@ -208,7 +227,7 @@ def _rule_from_dict(raw: dict[str, Any], where: str) -> Rule:
         kind=kind,
         dist_m=dist,
         dist_by_kv=tuple(rows),
-        hard=bool(raw.get("hard", True)),
+        hard=hard,
         zh=str(raw.get("zh", "")),
         en=str(raw.get("en", "")),
         source=str(raw.get("source", "")),
@@ -222,14 +241,34 @@ def _rulebook_from_dict(raw: dict[str, Any], where: str) -> Rulebook:
         msg = f"{where}: unknown table(s) {sorted(unknown)}; allowed: rulebook, rules, parameters"
         raise ConfigError(msg)
     head = raw.get("rulebook", {})
-    rules = tuple(_rule_from_dict(r, where) for r in raw.get("rules", []))
+    raw_rules = raw.get("rules", [])
+    raw_params = raw.get("parameters", {})
+    if not isinstance(head, dict):
+        msg = f"{where}: [rulebook] must be a table"
+        raise ConfigError(msg)
+    bad_head = set(head) - {"id", "version", "name_zh", "name_en"}
+    if bad_head:
+        msg = (
+            f"{where}: unknown key(s) {sorted(bad_head)} in [rulebook]; "
+            "allowed: id, version, name_zh, name_en"
+        )
+        raise ConfigError(msg)
+    if not isinstance(raw_rules, list) or not all(isinstance(r, dict) for r in raw_rules):
+        msg = f"{where}: rules must be an array of tables ([[rules]])"
+        raise ConfigError(msg)
+    if not isinstance(raw_params, dict) or not all(
+        isinstance(p, dict) for p in raw_params.values()
+    ):
+        msg = f"{where}: parameters must be tables ([parameters.NAME] with value = ...)"
+        raise ConfigError(msg)
+    rules = tuple(_rule_from_dict(r, where) for r in raw_rules)
     ids = [r.id for r in rules]
     dups = sorted({i for i in ids if ids.count(i) > 1})
     if dups:
         msg = f"{where}: duplicate rule id(s) {dups}"
         raise ConfigError(msg)
     params = {}
-    for name, p in raw.get("parameters", {}).items():
+    for name, p in raw_params.items():
         bad = set(p) - _PARAM_KEYS
         if bad:
             msg = f"{where}: parameter {name!r} has unknown key(s) {sorted(bad)}"
@@ -244,7 +283,7 @@ def _rulebook_from_dict(raw: dict[str, Any], where: str) -> Rulebook:
         name_zh=str(head.get("name_zh", "")),
         name_en=str(head.get("name_en", "")),
         rules=rules,
-        parameters=params,
+        parameters=MappingProxyType(params),
     )
 
 

@@ -10,6 +10,7 @@ the sum of its contributions. Ranks are 1..n over eligible parcels by score, tie
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -82,7 +83,7 @@ def _check_weights(weights: Mapping[str, float]) -> dict[str, float]:
         msg = f"unknown criterion weight(s) {unknown}; known criteria: {sorted(CRITERIA)}"
         raise ConfigError(msg)
     for name, w in weights.items():
-        if isinstance(w, bool) or not isinstance(w, int | float) or not math.isfinite(w) or w < 0:
+        if isinstance(w, bool) or not isinstance(w, numbers.Real) or not math.isfinite(w) or w < 0:
             msg = f"weight of {name!r} must be a non-negative number, got {w!r}"
             raise ConfigError(msg)
     total = float(sum(weights.values()))

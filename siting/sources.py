@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
+import shapely
 
-from siting._errors import DataSourceError, InputDataError
+from siting._errors import CRSError, DataSourceError, InputDataError
 
 __all__ = [
     "AMENITIES",
@@ -159,8 +161,8 @@ def layers_from_osm(
                 keep_nodes=False,
                 keep_relations=False,
             )
-    except (OSError, ValueError, RuntimeError, KeyError) as err:
-        msg = f"could not read OSM data from {path}: {err}"
+    except Exception as err:  # pyrosm raises protobuf, zlib, Key/Value errors on corrupt files
+        msg = f"could not read OSM data from {path} (corrupt or truncated?): {err}"
         raise DataSourceError(msg) from err
 
     layers: dict[str, gpd.GeoDataFrame] = {}
@@ -237,7 +239,7 @@ def layers_to_gpkg(layers: dict[str, gpd.GeoDataFrame], path: str | Path) -> Pat
     for name in LAYER_NAMES:
         layer = layers.get(name, _empty(name))
         layer.astype({c: str for c in ("name",) if c in layer.columns}).to_file(
-            tmp, layer=name, driver="GPKG"
+            tmp, layer=name, driver="GPKG", promote_to_multi=False
         )
     tmp.replace(path)
     return path
@@ -310,9 +312,23 @@ def read_parcels(path: str | Path, *, id_column: str | None = None) -> gpd.GeoDa
     if len(parcels) == 0:
         msg = f"parcel file {path} has no features"
         raise InputDataError(msg)
+    missing_geom = parcels.geometry.isna() | parcels.geometry.is_empty
+    if missing_geom.any():
+        msg = (
+            f"{int(missing_geom.sum())} parcel(s) in {path} have no geometry "
+            f"(e.g. row {int(np.flatnonzero(missing_geom.to_numpy())[0])}); fix or drop them"
+        )
+        raise InputDataError(msg)
     if parcels.crs is None:
         msg = f"parcel file {path} has no CRS; add a .prj or save it with its CRS"
-        raise InputDataError(msg)
+        raise CRSError(msg)
+    invalid = ~parcels.geometry.is_valid
+    if invalid.any():
+        # "structure" repair drops collapsed spikes, so a polygon stays a polygon.
+        parcels.loc[invalid, "geometry"] = shapely.make_valid(
+            parcels.geometry[invalid].to_numpy(), method="structure", keep_collapsed=False
+        )
+        log.warning("repaired %d invalid parcel geometries with make_valid", int(invalid.sum()))
     kinds = set(parcels.geometry.geom_type.dropna())
     if not kinds <= {"Polygon", "MultiPolygon"}:
         msg = f"parcels in {path} must be polygons, found {sorted(kinds)}"
@@ -321,7 +337,13 @@ def read_parcels(path: str | Path, *, id_column: str | None = None) -> gpd.GeoDa
         if id_column not in parcels.columns:
             msg = f"parcel file {path} has no column {id_column!r}; it has {list(parcels.columns)}"
             raise InputDataError(msg)
-        parcels["parcel_id"] = parcels[id_column].astype(str)
+        ids = parcels[id_column]
+        if ids.isna().any():
+            msg = f"{int(ids.isna().sum())} parcel(s) in {path} have no {id_column!r}"
+            raise InputDataError(msg)
+        if pd.api.types.is_float_dtype(ids) and (ids == ids.round()).all():
+            ids = ids.astype("int64")  # ids stored as floats: 1.0 -> "1"
+        parcels["parcel_id"] = ids.astype(str)
     elif "parcel_id" not in parcels.columns:
         parcels["parcel_id"] = [f"P{i:05d}" for i in range(len(parcels))]
     else:
@@ -330,8 +352,4 @@ def read_parcels(path: str | Path, *, id_column: str | None = None) -> gpd.GeoDa
         dup = parcels.loc[parcels["parcel_id"].duplicated(), "parcel_id"].iloc[0]
         msg = f"parcel ids in {path} are not unique (e.g. {dup!r}); choose a unique id column"
         raise InputDataError(msg)
-    invalid = ~parcels.geometry.is_valid
-    if invalid.any():
-        parcels.loc[invalid, "geometry"] = parcels.geometry[invalid].make_valid()
-        log.warning("repaired %d invalid parcel geometries with make_valid", int(invalid.sum()))
     return parcels

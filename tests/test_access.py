@@ -1,0 +1,428 @@
+"""Tests for siting.access: walking distances, catchments, nearest features.
+
+The central check recomputes walking distances on the real Karhula walking network with
+networkx and plain shapely, independently of the package's scipy/sindex implementation.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from scipy import sparse
+from shapely.geometry import LineString, Point
+
+import siting
+from siting import access
+from siting.demand import demand_from_buildings
+from siting.parcels import parcels_from_blocks
+
+CRS = "EPSG:32650"  # any projected CRS in metres for the hand-made cases
+WALK_M = 500.0  # large enough to give many reachable pairs on the Karhula network
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _edges(rows: list[tuple[int, int, list[tuple[float, float]]]], crs: str = CRS):
+    return gpd.GeoDataFrame(
+        {"u": [r[0] for r in rows], "v": [r[1] for r in rows]},
+        geometry=[LineString(r[2]) for r in rows],
+        crs=crs,
+    )
+
+
+def _points(xy: list[tuple[float, float]], crs: str = CRS) -> gpd.GeoSeries:
+    return gpd.GeoSeries([Point(x, y) for x, y in xy], crs=crs)
+
+
+@pytest.fixture
+def square_edges() -> gpd.GeoDataFrame:
+    """A 100 m square 1-2-3-4, a longer parallel 1-2 detour and a self-loop at 3."""
+    return _edges(
+        [
+            (1, 2, [(0, 0), (100, 0)]),
+            (2, 3, [(100, 0), (100, 100)]),
+            (3, 4, [(100, 100), (0, 100)]),
+            (4, 1, [(0, 100), (0, 0)]),
+            (2, 1, [(100, 0), (50, -50), (0, 0)]),  # parallel to 1-2, 141.4 m: never shortest
+            (3, 3, [(100, 100), (130, 100), (130, 130), (100, 100)]),  # self-loop
+        ]
+    )
+
+
+@dataclass
+class _Snapped:
+    edge: int
+    access: float
+    along: float
+    start_node: int
+    end_node: int
+    length: float
+
+
+def _nx_graph(edges: gpd.GeoDataFrame) -> nx.Graph:
+    """Undirected graph, weight = geometry length, shortest of parallel edges kept."""
+    g = nx.Graph()
+    for u, v, geom in zip(edges["u"], edges["v"], edges.geometry, strict=True):
+        if u == v:
+            continue
+        w = float(geom.length)
+        if g.has_edge(u, v) and g[u][v]["weight"] <= w:
+            continue
+        g.add_edge(u, v, weight=w)
+    return g
+
+
+def _snap(points: gpd.GeoSeries, edges: gpd.GeoDataFrame, node_xy: dict) -> list[_Snapped]:
+    """Brute force: nearest segment by shapely distance, position by line_locate_point."""
+    lines = np.asarray(edges.geometry.array, dtype=object)
+    us, vs = edges["u"].to_numpy(), edges["v"].to_numpy()
+    out = []
+    for pt in points:
+        dist = shapely.distance(pt, lines)
+        j = int(np.argmin(dist))
+        line = lines[j]
+        along = float(shapely.line_locate_point(line, pt))
+        # which end node sits at the start of the geometry: decided from node coordinates
+        start = Point(line.coords[0])
+        d_u = start.distance(Point(node_xy[us[j]]))
+        d_v = start.distance(Point(node_xy[vs[j]]))
+        a, b = (us[j], vs[j]) if d_u <= d_v else (vs[j], us[j])
+        out.append(_Snapped(j, float(dist[j]), along, a, b, float(line.length)))
+    return out
+
+
+def _expected_walks(
+    edges: gpd.GeoDataFrame,
+    node_xy: dict,
+    origins: gpd.GeoSeries,
+    destinations: gpd.GeoSeries,
+    dist: float,
+) -> tuple[np.ndarray, int]:
+    """Dense matrix of walking distances (inf beyond ``dist``) and the number of pairs won by
+    the same-edge direct walk."""
+    g = _nx_graph(edges)
+    so = _snap(origins, edges, node_xy)
+    sd = _snap(destinations, edges, node_xy)
+    sources = {n for s in so for n in (s.start_node, s.end_node)}
+    paths = {
+        n: nx.single_source_dijkstra_path_length(g, n, cutoff=dist, weight="weight")
+        if n in g
+        else {n: 0.0}
+        for n in sources
+    }
+    out = np.full((len(so), len(sd)), np.inf)
+    n_direct = 0
+    for i, o in enumerate(so):
+        o_ends = ((o.start_node, o.along), (o.end_node, o.length - o.along))
+        for j, d in enumerate(sd):
+            d_ends = ((d.start_node, d.along), (d.end_node, d.length - d.along))
+            best = math.inf
+            for na, la in o_ends:
+                reach = paths[na]
+                for nb, lb in d_ends:
+                    best = min(best, la + reach.get(nb, math.inf) + lb)
+            if o.edge == d.edge:
+                direct = abs(o.along - d.along)
+                if direct < best - 1e-9:
+                    n_direct += 1
+                best = min(best, direct)
+            out[i, j] = o.access + best + d.access
+    return out, n_direct
+
+
+def _assert_matches(got: sparse.csr_matrix, expected: np.ndarray, dist: float) -> None:
+    dense = got.toarray()
+    present = np.zeros(got.shape, dtype=bool)
+    coo = got.tocoo()
+    present[coo.row, coo.col] = True
+    # borderline pairs (within 1e-6 m of the limit) may fall either side
+    inside = expected <= dist - 1e-6
+    outside = expected > dist + 1e-6
+    missing = np.argwhere(inside & ~present)
+    assert missing.size == 0, f"pairs within {dist} m missing, e.g. {missing[:5].tolist()}"
+    extra = np.argwhere(outside & present)
+    assert extra.size == 0, f"pairs beyond {dist} m present, e.g. {extra[:5].tolist()}"
+    r, c = np.nonzero(present)
+    np.testing.assert_allclose(dense[r, c], np.maximum(expected[r, c], 1e-9), rtol=0, atol=1e-6)
+
+
+# --------------------------------------------------------------------------- real network
+
+
+@pytest.fixture(scope="module")
+def karhula_net(karhula_metric: dict[str, gpd.GeoDataFrame]) -> access.Network:
+    return access.network_from_edges(karhula_metric["walk_edges"])
+
+
+@pytest.fixture(scope="module")
+def karhula_points(karhula_metric):
+    parcels = parcels_from_blocks(karhula_metric["landuse"], karhula_metric["roads"])
+    homes = demand_from_buildings(
+        karhula_metric["buildings"], karhula_metric["landuse"], under3_share=0.012
+    )
+    origins = parcels.geometry.representative_point().reset_index(drop=True)
+    destinations = homes.geometry.iloc[::5].reset_index(drop=True)
+    return origins, destinations, homes
+
+
+@pytest.fixture(scope="module")
+def karhula_node_xy(karhula_metric) -> dict:
+    nodes = karhula_metric["walk_nodes"]
+    return {i: (p.x, p.y) for i, p in zip(nodes["id"], nodes.geometry, strict=True)}
+
+
+def test_walk_distances_match_networkx_on_karhula(
+    karhula_metric, karhula_net, karhula_points, karhula_node_xy
+):
+    origins, destinations, _ = karhula_points
+    edges = karhula_metric["walk_edges"]
+    got = access.walk_distances(karhula_net, origins, destinations, dist=WALK_M)
+    expected, _ = _expected_walks(edges, karhula_node_xy, origins, destinations, WALK_M)
+
+    assert got.shape == (len(origins), len(destinations))
+    n_inside = int((expected <= WALK_M).sum())
+    # the sample must exercise both outcomes, else the comparison proves little
+    assert 500 < n_inside < expected.size - 500
+    _assert_matches(got, expected, WALK_M)
+
+
+def test_walk_distances_same_edge_direct_walk_on_karhula(
+    karhula_metric, karhula_net, karhula_points, karhula_node_xy
+):
+    """Homes against homes: many share a street segment, so the direct walk matters."""
+    _, _, homes = karhula_points
+    pts = homes.geometry.iloc[::3].reset_index(drop=True)
+    expected, n_direct = _expected_walks(
+        karhula_metric["walk_edges"], karhula_node_xy, pts, pts, 250.0
+    )
+    assert n_direct > 0, "sample never needs the same-segment walk; pick another sample"
+    got = access.walk_distances(karhula_net, pts, pts, dist=250.0)
+    _assert_matches(got, expected, 250.0)
+    # a home "walks" to itself over its access leg and back
+    lines = np.asarray(karhula_metric["walk_edges"].geometry.array, dtype=object)
+    leg = np.array([shapely.distance(p, lines).min() for p in pts])
+    near = 2 * leg <= 250.0 - 1e-6
+    assert near.sum() > 100
+    np.testing.assert_allclose(got.diagonal()[near], 2 * leg[near], rtol=0, atol=1e-6)
+    assert np.all(got.diagonal()[2 * leg > 250.0 + 1e-6] == 0)
+
+
+def test_walk_distances_symmetric_and_chunk_independent(karhula_net, karhula_points):
+    origins, destinations, _ = karhula_points
+    whole = access.walk_distances(karhula_net, origins, destinations, dist=300.0)
+    chunked = access.walk_distances(karhula_net, origins, destinations, dist=300.0, chunk=7)
+    back = access.walk_distances(karhula_net, destinations, origins, dist=300.0)
+    assert whole.nnz > 0
+    assert (whole != chunked).nnz == 0
+    diff = abs(whole - back.T)
+    assert diff.nnz == 0 or diff.max() < 1e-6
+    assert (whole.astype(bool) != back.T.astype(bool)).nnz == 0
+
+
+def test_walk_distances_is_monotone_in_dist(karhula_net, karhula_points):
+    origins, destinations, _ = karhula_points
+    small = access.walk_distances(karhula_net, origins, destinations, dist=200.0)
+    large = access.walk_distances(karhula_net, origins, destinations, dist=400.0)
+    assert small.nnz < large.nnz
+    assert small.max() <= 200.0
+    # every pair within 200 m keeps its value at 400 m
+    r, c = small.nonzero()
+    np.testing.assert_allclose(np.asarray(large[r, c]).ravel(), np.asarray(small[r, c]).ravel())
+
+
+# --------------------------------------------------------------------------- hand-made network
+
+
+def test_network_from_edges_keeps_shortest_parallel_and_drops_self_loops(square_edges):
+    net = access.network_from_edges(square_edges)
+    assert net.n_nodes == 4
+    g = net.graph.toarray()
+    assert np.allclose(g, g.T)
+    assert np.count_nonzero(g) == 8  # 4 undirected segments, both directions
+    assert sorted(np.unique(g[g > 0]).tolist()) == [100.0]
+    assert np.allclose(np.diag(g), 0.0)
+    # every segment stays available for snapping, including the detour and the loop
+    assert len(net.edges) == len(square_edges)
+    np.testing.assert_allclose(net.edges["length_m"], square_edges.length)
+
+
+def test_walk_distances_hand_computed(square_edges):
+    net = access.network_from_edges(square_edges)
+    origins = _points([(30, -10), (0, 0)])
+    # (110, 60): side 2-3, 60 m from node 2; (80, 5): same side as origin 0; (0, 0): node 1
+    destinations = _points([(110, 60), (80, 5), (0, 0)])
+    got = access.walk_distances(net, origins, destinations, dist=1000.0).toarray()
+    expected = np.array(
+        [
+            [10 + 70 + 60 + 10, 10 + 50 + 5, 10 + 30],
+            [100 + 60 + 10, 80 + 5, 1e-9],  # a pair at distance 0 is stored as 1e-9
+        ]
+    )
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-9)
+
+
+def test_walk_distances_limit_is_inclusive(square_edges):
+    net = access.network_from_edges(square_edges)
+    o, d = _points([(30, -10)]), _points([(110, 60)])
+    assert access.walk_distances(net, o, d, dist=150.0).nnz == 1
+    assert access.walk_distances(net, o, d, dist=149.9).nnz == 0
+
+
+def test_walk_distances_disconnected_components(square_edges):
+    island = _edges([(7, 8, [(1000, 0), (1100, 0)])])
+    net = access.network_from_edges(pd.concat([square_edges, island], ignore_index=True))
+    got = access.walk_distances(
+        net, _points([(1050, 5)]), _points([(1060, 5), (50, 5)]), dist=1e6
+    ).toarray()
+    assert got[0, 0] == pytest.approx(5 + 10 + 5)
+    assert got[0, 1] == 0.0  # not reachable at any distance: absent
+
+
+def test_snap_points_hand_computed(square_edges):
+    net = access.network_from_edges(square_edges)
+    snap = access.snap_points(net, _points([(30, -10), (110, 60)]))
+    np.testing.assert_allclose(snap.access_m, [10.0, 10.0])
+    np.testing.assert_allclose(snap.along_m, [30.0, 60.0])
+    np.testing.assert_allclose(snap.to_iu_m + snap.to_iv_m, [100.0, 100.0])
+    assert list(snap.edge) == [0, 1]
+
+
+# --------------------------------------------------------------------------- osmnx graphs
+
+
+def _osmnx_graph() -> nx.MultiDiGraph:
+    g = nx.MultiDiGraph(crs=CRS)
+    for n, (x, y) in {1: (0.0, 0.0), 2: (100.0, 0.0), 3: (100.0, 50.0)}.items():
+        g.add_node(n, x=x, y=y)
+    bend = LineString([(0, 0), (50, 20), (100, 0)])
+    g.add_edge(1, 2, key=0, geometry=bend, length=bend.length)
+    g.add_edge(2, 1, key=0, geometry=bend.reverse(), length=bend.length)
+    g.add_edge(2, 3, key=0, length=50.0)  # no geometry: osmnx fills the straight line
+    g.add_edge(3, 2, key=0, length=50.0)
+    return g
+
+
+def test_walk_edges_from_graph_hand_made():
+    g = _osmnx_graph()
+    edges = access.walk_edges_from_graph(g)
+    assert isinstance(edges, gpd.GeoDataFrame)
+    assert list(edges.columns) == ["u", "v", "geometry"]
+    assert edges.crs == CRS
+    assert len(edges) == 4
+    assert sorted(zip(edges["u"], edges["v"], strict=True)) == [(1, 2), (2, 1), (2, 3), (3, 2)]
+    row = edges[(edges["u"] == 2) & (edges["v"] == 3)].iloc[0]
+    assert row.geometry.equals(LineString([(100, 0), (100, 50)]))
+    row = edges[(edges["u"] == 2) & (edges["v"] == 1)].iloc[0]
+    assert row.geometry.coords[0] == (100.0, 0.0)
+
+    net = access.network_from_edges(edges)
+    assert net.n_nodes == 3
+    bend_len = LineString([(0, 0), (50, 20), (100, 0)]).length
+    # from node 1 along the bend to node 2, then 25 m up 2-3, then a 4 m access leg
+    got = access.walk_distances(net, _points([(0, 0)]), _points([(104, 25)]), dist=1000.0)
+    assert got[0, 0] == pytest.approx(bend_len + 25 + 4)
+
+
+# --------------------------------------------------------------------------- catchment_sum
+
+
+def test_catchment_sum_counts_reachable_values_not_distances():
+    within = sparse.csr_matrix(np.array([[120.0, 0, 1e-9], [0, 0, 0], [5.0, 299.0, 0]]))
+    before = within.copy()
+    got = access.catchment_sum(within, np.array([1.0, 10.0, 100.0]))
+    np.testing.assert_allclose(got, [101.0, 0.0, 11.0])
+    assert (within != before).nnz == 0  # input not modified
+
+
+def test_catchment_sum_on_karhula(karhula_net, karhula_points):
+    origins, _, homes = karhula_points
+    within = access.walk_distances(karhula_net, origins, homes.geometry, dist=300.0)
+    u3 = homes["under3"].to_numpy()
+    got = access.catchment_sum(within, u3)
+    dense = within.toarray() > 0
+    expected = np.array([u3[row].sum() for row in dense])
+    np.testing.assert_allclose(got, expected)
+    assert got.max() > 0
+
+
+# --------------------------------------------------------------------------- nearest_dist
+
+
+def test_nearest_dist_matches_brute_force(karhula_metric, karhula_points):
+    origins, _, homes = karhula_points
+    parcels = parcels_from_blocks(karhula_metric["landuse"], karhula_metric["roads"])
+    amenities = karhula_metric["amenities"]  # points and polygons
+    got = access.nearest_dist(parcels.geometry, amenities)
+    expected = np.array([min(p.distance(a) for a in amenities.geometry) for p in parcels.geometry])
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-9)
+    # a GeoSeries of features works the same
+    got_pts = access.nearest_dist(origins, homes.geometry.iloc[:50])
+    expected_pts = np.array([min(o.distance(h) for h in homes.geometry.iloc[:50]) for o in origins])
+    np.testing.assert_allclose(got_pts, expected_pts, rtol=0, atol=1e-9)
+
+
+def test_nearest_dist_no_features_is_inf(karhula_points):
+    origins, _, homes = karhula_points
+    got = access.nearest_dist(origins, homes.iloc[:0])
+    assert got.shape == (len(origins),)
+    assert np.isinf(got).all()
+
+
+def test_nearest_dist_rejects_bad_crs(karhula_points):
+    origins, _, homes = karhula_points
+    with pytest.raises(siting.CRSError):
+        access.nearest_dist(origins.to_crs("EPSG:4326"), homes.to_crs("EPSG:4326"))
+    with pytest.raises(siting.CRSError):
+        access.nearest_dist(origins, homes.to_crs("EPSG:3067"))
+
+
+# --------------------------------------------------------------------------- bad inputs
+
+
+def test_network_rejects_geographic_crs(karhula_metric):
+    with pytest.raises(siting.CRSError):
+        access.network_from_edges(karhula_metric["walk_edges"].to_crs("EPSG:4326"))
+
+
+def test_network_rejects_empty_or_incomplete_edges(square_edges):
+    with pytest.raises(siting.InputDataError):
+        access.network_from_edges(square_edges.iloc[:0])
+    with pytest.raises(siting.InputDataError):
+        access.network_from_edges(square_edges.drop(columns="v"))
+
+
+@pytest.mark.parametrize("dist", [0.0, -1.0, math.nan, math.inf])
+def test_walk_distances_rejects_bad_dist(square_edges, dist):
+    net = access.network_from_edges(square_edges)
+    pts = _points([(30, -10)])
+    with pytest.raises(siting.ConfigError):
+        access.walk_distances(net, pts, pts, dist=dist)
+
+
+def test_walk_distances_rejects_points_in_another_crs(square_edges):
+    net = access.network_from_edges(square_edges)
+    good = _points([(30, -10)])
+    other = good.to_crs("EPSG:32651")
+    # the package raises InputDataError here (CRSError would match the other modules)
+    with pytest.raises((siting.CRSError, siting.InputDataError)):
+        access.walk_distances(net, other, good, dist=100.0)
+    with pytest.raises((siting.CRSError, siting.InputDataError)):
+        access.walk_distances(net, good, other, dist=100.0)
+
+
+def test_walk_distances_does_not_modify_inputs(square_edges):
+    before = square_edges.copy()
+    net = access.network_from_edges(square_edges)
+    pts = _points([(30, -10), (110, 60)])
+    pts_before = pts.copy()
+    access.walk_distances(net, pts, pts, dist=500.0)
+    pd.testing.assert_frame_equal(pd.DataFrame(square_edges), pd.DataFrame(before))
+    assert pts.equals(pts_before)

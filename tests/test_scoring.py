@@ -1,0 +1,216 @@
+"""Tests for siting.scoring.score_parcels."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import siting
+from siting.scoring import CRITERIA, DEFAULT_WEIGHTS, score_parcels
+
+CONTRIB = [f"contrib_{c}" for c in DEFAULT_WEIGHTS]
+
+
+def _criteria() -> pd.DataFrame:
+    """Five parcels; parcel E is excluded and has extreme values that must not matter."""
+    return pd.DataFrame(
+        {
+            "unserved_under3": [4.0, 2.0, 0.0, 1.0, 100.0],
+            "walk_under3": [6.0, 6.0, 2.0, 4.0, 100.0],
+            "dist_public_m": [100.0, 300.0, 500.0, 2000.0, 0.0],
+            "hazard_margin_m": [math.inf, 50.0, 0.0, 250.0, -10.0],
+            "area_m2": [1000.0, 3000.0, 9000.0, 5000.0, 1e6],
+        },
+        index=pd.Index([10, 11, 12, 13, 14]),
+    )
+
+
+def _ids() -> pd.Series:
+    return pd.Series(["A", "B", "C", "D", "E"], index=[10, 11, 12, 13, 14])
+
+
+def _eligible() -> pd.Series:
+    return pd.Series([True, True, True, True, False], index=[10, 11, 12, 13, 14])
+
+
+def test_hand_computed_scores():
+    got = score_parcels(_criteria(), eligible=_eligible(), parcel_id=_ids())
+    # normalised by hand over A-D (caps: dist 1000 m, margin 200 m, area 5000 m2)
+    norms = {
+        "unserved_under3": [1.0, 0.5, 0.0, 0.25],
+        "walk_under3": [1.0, 1.0, 0.0, 0.5],
+        "dist_public_m": [1.0, 7 / 9, 5 / 9, 0.0],  # cost: 100 best, 2000 -> 1000 worst
+        "hazard_margin_m": [1.0, 0.25, 0.0, 1.0],  # inf and 250 capped to 200
+        "area_m2": [0.0, 0.5, 1.0, 1.0],  # 9000 capped to 5000
+    }
+    expected = sum(np.array(v) * DEFAULT_WEIGHTS[c] * 100 for c, v in norms.items())
+    np.testing.assert_allclose(got["score"].iloc[:4], expected, rtol=1e-12)
+    for c, v in norms.items():
+        np.testing.assert_allclose(got[f"norm_{c}"].iloc[:4], v, rtol=1e-12, err_msg=c)
+    order = np.argsort(-expected, kind="stable")
+    assert list(got["rank"].iloc[:4]) == list(np.argsort(order) + 1)
+
+
+def test_score_equals_sum_of_contributions():
+    got = score_parcels(_criteria(), eligible=_eligible(), parcel_id=_ids())
+    ok = _eligible().to_numpy()
+    np.testing.assert_allclose(got.loc[ok, CONTRIB].sum(axis=1), got.loc[ok, "score"], rtol=1e-12)
+    assert got["score"][ok].between(0, 100).all()
+    # the contributions are not all equal shares: the check above is not trivially true
+    assert got.loc[ok, CONTRIB].nunique(axis=1).gt(1).all()
+
+
+def test_excluded_parcels_get_no_score_and_no_rank():
+    got = score_parcels(_criteria(), eligible=_eligible(), parcel_id=_ids())
+    assert list(got.index) == [10, 11, 12, 13, 14]
+    assert math.isnan(got.loc[14, "score"])
+    assert got.loc[14, "rank"] is pd.NA
+    assert got.loc[[14], CONTRIB].isna().all().all()
+    assert str(got["rank"].dtype) == "Int64"
+    assert sorted(got["rank"].dropna().tolist()) == [1, 2, 3, 4]
+
+
+def test_excluded_values_do_not_shift_normalisation():
+    base = score_parcels(_criteria(), eligible=_eligible(), parcel_id=_ids())
+    crit = _criteria()
+    crit.loc[14] = [-5.0, 1e9, 1e9, 1e9, 0.0]
+    moved = score_parcels(crit, eligible=_eligible(), parcel_id=_ids())
+    pd.testing.assert_series_equal(base["score"], moved["score"])
+
+
+def test_ranks_cover_eligible_only_and_order_by_score():
+    rng = np.random.default_rng(1)
+    n = 40
+    crit = pd.DataFrame({c: rng.uniform(0, 500, n) for c in CRITERIA})
+    eligible = pd.Series(rng.uniform(size=n) > 0.3)
+    ids = pd.Series([f"P{i:03d}" for i in range(n)])
+    got = score_parcels(crit, eligible=eligible, parcel_id=ids)
+    ranked = got[eligible]
+    assert sorted(ranked["rank"]) == list(range(1, int(eligible.sum()) + 1))
+    assert got.loc[~eligible, "rank"].isna().all()
+    assert got.loc[~eligible, "score"].isna().all()
+    by_rank = ranked.sort_values("rank")["score"].to_numpy()
+    assert np.all(np.diff(by_rank) <= 0)
+
+
+def test_ties_broken_by_parcel_id():
+    crit = pd.DataFrame({c: [5.0, 5.0, 5.0, 1.0] for c in DEFAULT_WEIGHTS})
+    crit.loc[3, "dist_public_m"] = 9.0  # the last parcel scores lowest
+    ids = pd.Series(["P3", "P1", "P2", "P0"])
+    eligible = pd.Series([True] * 4)
+    got = score_parcels(crit, eligible=eligible, parcel_id=ids)
+    assert got["score"].iloc[0] == got["score"].iloc[1] == got["score"].iloc[2]
+    assert list(got["rank"]) == [3, 1, 2, 4]
+    # same answer whatever the row order
+    again = score_parcels(crit.iloc[::-1], eligible=eligible.iloc[::-1], parcel_id=ids.iloc[::-1])
+    pd.testing.assert_series_equal(again["rank"].sort_index(), got["rank"])
+
+
+def test_cost_criterion_reversed():
+    crit = pd.DataFrame({"dist_public_m": [100.0, 400.0, 700.0]})
+    got = score_parcels(
+        crit,
+        eligible=pd.Series([True] * 3),
+        parcel_id=pd.Series(["a", "b", "c"]),
+        weights={"dist_public_m": 1.0},
+    )
+    np.testing.assert_allclose(got["norm_dist_public_m"], [1.0, 0.5, 0.0])
+    np.testing.assert_allclose(got["score"], [100.0, 50.0, 0.0])
+    assert list(got["rank"]) == [1, 2, 3]
+    benefit = score_parcels(
+        crit.rename(columns={"dist_public_m": "area_m2"}),
+        eligible=pd.Series([True] * 3),
+        parcel_id=pd.Series(["a", "b", "c"]),
+        weights={"area_m2": 1.0},
+    )
+    assert list(benefit["rank"]) == [3, 2, 1]
+
+
+def test_cap_applied():
+    crit = pd.DataFrame({"area_m2": [1000.0, 5000.0, 20000.0]})
+    got = score_parcels(
+        crit,
+        eligible=pd.Series([True] * 3),
+        parcel_id=pd.Series(["a", "b", "c"]),
+        weights={"area_m2": 1.0},
+    )
+    # 20000 counts as 5000: ties with b, so not 1.0 vs 0.21
+    np.testing.assert_allclose(got["norm_area_m2"], [0.0, 1.0, 1.0])
+    assert list(got["rank"]) == [3, 1, 2]
+    margin = score_parcels(
+        pd.DataFrame({"hazard_margin_m": [0.0, 100.0, math.inf]}),
+        eligible=pd.Series([True] * 3),
+        parcel_id=pd.Series(["a", "b", "c"]),
+        weights={"hazard_margin_m": 1.0},
+    )
+    np.testing.assert_allclose(margin["norm_hazard_margin_m"], [0.0, 0.5, 1.0])
+
+
+def test_weights_are_normalised():
+    crit, ids, ok = _criteria(), _ids(), _eligible()
+    w = {"unserved_under3": 1.0, "area_m2": 3.0}
+    a = score_parcels(crit, eligible=ok, parcel_id=ids, weights=w)
+    b = score_parcels(crit, eligible=ok, parcel_id=ids, weights={k: 10 * v for k, v in w.items()})
+    pd.testing.assert_frame_equal(a, b)
+    np.testing.assert_allclose(a["contrib_area_m2"].iloc[:4], a["norm_area_m2"].iloc[:4] * 75.0)
+
+
+def test_all_equal_criterion_gives_full_marks():
+    crit = pd.DataFrame({"dist_public_m": [300.0, 300.0]})
+    got = score_parcels(
+        crit,
+        eligible=pd.Series([True, True]),
+        parcel_id=pd.Series(["b", "a"]),
+        weights={"dist_public_m": 1.0},
+    )
+    np.testing.assert_allclose(got["score"], [100.0, 100.0])
+    assert list(got["rank"]) == [2, 1]
+
+
+def test_nothing_eligible():
+    got = score_parcels(
+        _criteria(), eligible=pd.Series([False] * 5, index=_ids().index), parcel_id=_ids()
+    )
+    assert got["score"].isna().all()
+    assert got["rank"].isna().all()
+
+
+@pytest.mark.parametrize(
+    "weights",
+    [
+        {"unknown": 1.0},
+        {"area_m2": 1.0, "parking": 0.5},
+        {"area_m2": -0.1, "walk_under3": 1.0},
+        {"area_m2": 0.0, "walk_under3": 0.0},
+        {},
+        {"area_m2": "1"},
+        {"area_m2": None},
+        {"area_m2": True},
+        {"area_m2": math.nan},
+        {"area_m2": math.inf},
+    ],
+)
+def test_bad_weights_rejected(weights):
+    with pytest.raises(siting.ConfigError):
+        score_parcels(_criteria(), eligible=_eligible(), parcel_id=_ids(), weights=weights)
+
+
+def test_missing_criterion_column_rejected():
+    crit = _criteria().drop(columns="area_m2")
+    with pytest.raises(siting.InputDataError, match="area_m2"):
+        score_parcels(crit, eligible=_eligible(), parcel_id=_ids())
+    # a criterion that is not weighted need not be present
+    got = score_parcels(crit, eligible=_eligible(), parcel_id=_ids(), weights={"walk_under3": 1.0})
+    assert "contrib_area_m2" not in got.columns
+
+
+def test_inputs_not_mutated():
+    crit, ok, ids = _criteria(), _eligible(), _ids()
+    before = crit.copy()
+    weights = dict(DEFAULT_WEIGHTS)
+    score_parcels(crit, eligible=ok, parcel_id=ids, weights=weights)
+    pd.testing.assert_frame_equal(crit, before)
+    assert weights == DEFAULT_WEIGHTS

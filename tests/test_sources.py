@@ -1,0 +1,464 @@
+"""Tests for :mod:`siting.sources`: OSM PBF and GeoPackage layers, user parcel files."""
+
+from __future__ import annotations
+
+import json
+import logging
+import warnings
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyrosm
+import pytest
+import shapely
+from shapely.geometry import Point, Polygon, box
+
+from siting import CRSError, DataSourceError, InputDataError, SitingError
+from siting.sources import (
+    AMENITIES,
+    LAYER_COLUMNS,
+    LAYER_NAMES,
+    layers_from_gpkg,
+    layers_from_osm,
+    layers_to_gpkg,
+    read_parcels,
+)
+
+EXTRACTS = ["karhula", "helsinki"]
+
+
+def _count(frame: pd.DataFrame | None) -> int:
+    return 0 if frame is None else len(frame)
+
+
+def _tag_values(frame: pd.DataFrame | None, key: str) -> list[Any]:
+    """Value of ``key`` per row, read straight from pyrosm's raw JSON ``tags``."""
+    if frame is None:
+        return []
+    values = []
+    for i in range(len(frame)):
+        own = frame[key].iloc[i] if key in frame.columns else None
+        tags = frame["tags"].iloc[i] if "tags" in frame.columns else None
+        parsed = json.loads(tags) if isinstance(tags, str) else {}
+        values.append(own if isinstance(own, str) else parsed.get(key))
+    return values
+
+
+@pytest.fixture(scope="module", params=EXTRACTS)
+def case(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """One extract: its path, the siting layers and the same data read with pyrosm alone."""
+    name = request.param
+    path = request.getfixturevalue(f"{name}_pbf")
+    osm = pyrosm.OSM(str(path))
+    nodes, edges = osm.get_network(network_type="walking", nodes=True)
+    raw = {
+        "walk_nodes": nodes,
+        "walk_edges": edges,
+        "roads": osm.get_network(network_type="driving"),
+        "buildings": osm.get_buildings(),
+        "landuse": osm.get_landuse(),
+        "amenities": osm.get_pois(custom_filter={"amenity": list(AMENITIES)}),
+        "power": osm.get_data_by_custom_criteria(
+            custom_filter={"power": ["line", "minor_line", "cable"]},
+            filter_type="keep",
+            keep_nodes=False,
+            keep_relations=False,
+        ),
+        "pipelines": osm.get_data_by_custom_criteria(
+            custom_filter={"man_made": ["pipeline"]},
+            filter_type="keep",
+            keep_nodes=False,
+            keep_relations=False,
+        ),
+    }
+    return {
+        "name": name,
+        "path": path,
+        "layers": request.getfixturevalue(f"{name}_layers"),
+        "raw": raw,
+    }
+
+
+# --- layers_from_osm -----------------------------------------------------------------
+
+
+def test_every_layer_present_with_schema(case: dict[str, Any]) -> None:
+    layers = case["layers"]
+    assert set(layers) == set(LAYER_NAMES)
+    for name in LAYER_NAMES:
+        layer = layers[name]
+        assert isinstance(layer, gpd.GeoDataFrame), name
+        assert list(layer.columns) == [*LAYER_COLUMNS[name], "geometry"], name
+        assert layer.crs is not None, name
+        assert layer.crs.to_epsg() == 4326, name
+        assert not layer.geometry.isna().any(), name
+        assert not layer.geometry.is_empty.any(), name
+        for col in ("id", "u", "v"):
+            if col in layer.columns and len(layer):
+                assert layer[col].dtype == np.int64, (name, col)
+
+
+def test_core_layers_not_empty(case: dict[str, Any]) -> None:
+    for name in ("walk_nodes", "walk_edges", "roads", "buildings", "landuse", "amenities"):
+        assert len(case["layers"][name]) > 0, name
+    assert (case["layers"]["walk_edges"]["length"] > 0).all()
+
+
+def test_counts_match_pyrosm(case: dict[str, Any]) -> None:
+    for name in LAYER_NAMES:
+        raw = case["raw"][name]
+        assert len(case["layers"][name]) == _count(raw), name
+
+
+def test_ids_match_pyrosm(case: dict[str, Any]) -> None:
+    for name in ("buildings", "landuse", "amenities", "roads", "walk_nodes"):
+        raw = case["raw"][name]
+        assert sorted(case["layers"][name]["id"]) == sorted(raw["id"].astype("int64")), name
+
+
+def test_levels_from_building_levels_tag(case: dict[str, Any]) -> None:
+    raw_levels = _tag_values(case["raw"]["buildings"], "building:levels")
+    layer = case["layers"]["buildings"]
+    tagged = sum(v is not None for v in raw_levels)
+    assert layer["levels"].notna().sum() == tagged
+    assert sorted(layer["levels"].dropna()) == sorted(v for v in raw_levels if v is not None)
+
+
+def test_amenity_values_are_the_selected_ones(case: dict[str, Any]) -> None:
+    assert set(case["layers"]["amenities"]["amenity"]) <= set(AMENITIES)
+
+
+def test_karhula_fuel_and_power(karhula_layers: dict[str, gpd.GeoDataFrame]) -> None:
+    amenities = karhula_layers["amenities"]
+    assert (amenities["amenity"] == "fuel").sum() == 2
+    power = karhula_layers["power"]
+    hv = power[power["voltage"] == "110000"]
+    assert len(hv) == 1
+    assert hv["power"].iloc[0] == "line"
+    assert hv.geom_type.iloc[0] == "LineString"
+    minor = power[power["power"] == "minor_line"]
+    assert len(minor) == 1
+    assert minor["voltage"].isna().all()
+    assert len(karhula_layers["pipelines"]) == 0
+
+
+def test_karhula_fuel_count_from_pyrosm(karhula_pbf: Path) -> None:
+    pois = pyrosm.OSM(str(karhula_pbf)).get_pois(custom_filter={"amenity": ["fuel"]})
+    assert len(pois) == 2
+
+
+def test_helsinki_pipelines(
+    helsinki_layers: dict[str, gpd.GeoDataFrame], helsinki_pbf: Path
+) -> None:
+    pipes = helsinki_layers["pipelines"]
+    assert len(pipes) > 0
+    assert "gas" in set(pipes["substance"].dropna())
+    assert {"water", "heat"} <= set(pipes["pipeline_type"].dropna())
+    raw = pyrosm.OSM(str(helsinki_pbf)).get_data_by_custom_criteria(
+        custom_filter={"man_made": ["pipeline"]},
+        filter_type="keep",
+        keep_nodes=False,
+        keep_relations=False,
+    )
+    raw_substance = _tag_values(raw, "substance")
+    raw_type = _tag_values(raw, "type")
+    assert (pipes["substance"] == "gas").sum() == raw_substance.count("gas")
+    assert (pipes["pipeline_type"] == "heat").sum() == raw_type.count("heat")
+    assert pipes["substance"].notna().sum() == sum(v is not None for v in raw_substance)
+
+
+def test_bbox_reads_part_of_the_file(
+    karhula_pbf: Path, karhula_layers: dict[str, gpd.GeoDataFrame]
+) -> None:
+    left, bottom, right, top = karhula_layers["buildings"].total_bounds
+    bbox = (left, bottom, (left + right) / 2.0, top)
+    part = layers_from_osm(karhula_pbf, bbox=bbox)
+    assert 0 < len(part["buildings"]) < len(karhula_layers["buildings"])
+    assert part["buildings"].intersects(box(*bbox)).all()
+    assert part["buildings"].crs.to_epsg() == 4326
+
+
+# --- bad OSM input -------------------------------------------------------------------
+
+
+def test_missing_pbf(tmp_path: Path) -> None:
+    path = tmp_path / "nowhere.osm.pbf"
+    with pytest.raises(DataSourceError, match="not found") as info:
+        layers_from_osm(path)
+    assert isinstance(info.value, OSError)
+    assert isinstance(info.value, SitingError)
+    assert str(path) in str(info.value)
+
+
+def test_directory_is_not_a_pbf(tmp_path: Path) -> None:
+    with pytest.raises(DataSourceError):
+        layers_from_osm(tmp_path)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        pytest.param(b"<?xml version='1.0'?>\n<osm version='0.6'></osm>\n", id="xml-text"),
+        pytest.param(b"", id="zero-bytes"),
+    ],
+)
+def test_not_a_pbf(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "fake.osm.pbf"
+    path.write_bytes(content)
+    with pytest.raises(DataSourceError, match="not an OSM PBF file"):
+        layers_from_osm(path)
+
+
+def test_truncated_pbf(tmp_path: Path, karhula_pbf: Path) -> None:
+    path = tmp_path / "cut.osm.pbf"
+    # a valid OSMHeader block, then the data cut off mid-blob: pyrosm raises protobuf errors
+    path.write_bytes(karhula_pbf.read_bytes()[:20_000])
+    with pytest.raises(DataSourceError) as info:
+        layers_from_osm(path)
+    assert str(path) in str(info.value)
+    assert isinstance(info.value, OSError)
+
+
+def test_no_buildings(monkeypatch: pytest.MonkeyPatch, karhula_pbf: Path) -> None:
+    # pyrosm cannot write PBF and the osmium bindings are not installed: fake an extract
+    # without buildings by making pyrosm find none.
+    monkeypatch.setattr(pyrosm.OSM, "get_buildings", lambda self, *a, **k: None)
+    with pytest.raises(InputDataError, match="no buildings") as info:
+        layers_from_osm(karhula_pbf)
+    assert "building=*" in str(info.value)
+
+
+def test_empty_buildings_frame(monkeypatch: pytest.MonkeyPatch, karhula_pbf: Path) -> None:
+    empty = gpd.GeoDataFrame({"id": [], "building": []}, geometry=[], crs=4326)
+    monkeypatch.setattr(pyrosm.OSM, "get_buildings", lambda self, *a, **k: empty)
+    with pytest.raises(InputDataError, match="no buildings"):
+        layers_from_osm(karhula_pbf)
+
+
+def test_no_streets(monkeypatch: pytest.MonkeyPatch, karhula_pbf: Path) -> None:
+    monkeypatch.setattr(pyrosm.OSM, "get_network", lambda self, *a, **k: None)
+    with pytest.raises(InputDataError, match="no walkable streets"):
+        layers_from_osm(karhula_pbf)
+
+
+def test_no_hazard_features_give_empty_layers(
+    monkeypatch: pytest.MonkeyPatch, karhula_pbf: Path
+) -> None:
+    monkeypatch.setattr(pyrosm.OSM, "get_data_by_custom_criteria", lambda self, *a, **k: None)
+    monkeypatch.setattr(pyrosm.OSM, "get_pois", lambda self, *a, **k: None)
+    layers = layers_from_osm(karhula_pbf)
+    for name in ("amenities", "power", "pipelines"):
+        assert len(layers[name]) == 0
+        assert list(layers[name].columns) == [*LAYER_COLUMNS[name], "geometry"]
+        assert layers[name].crs.to_epsg() == 4326
+    assert len(layers["buildings"]) > 0
+
+
+# --- GeoPackage round trip -----------------------------------------------------------
+
+
+def _values_equal(a: pd.Series, b: pd.Series) -> bool:
+    left = a.astype(object).where(a.notna(), None).tolist()
+    right = b.astype(object).where(b.notna(), None).tolist()
+    return left == right
+
+
+def test_gpkg_round_trip(case: dict[str, Any], tmp_path: Path) -> None:
+    layers = case["layers"]
+    target = tmp_path / "out" / "layers.gpkg"
+    written = layers_to_gpkg(layers, target)
+    assert written == target
+    assert target.is_file()
+    assert sorted(p.name for p in target.parent.iterdir()) == ["layers.gpkg"]
+
+    back = layers_from_gpkg(target)
+    assert set(back) == set(LAYER_NAMES)
+    for name in LAYER_NAMES:
+        before, after = layers[name], back[name]
+        assert len(after) == len(before), name
+        assert list(after.columns) == list(before.columns), name
+        assert after.crs.to_epsg() == 4326, name
+        if len(before) == 0:
+            continue
+        # same vertices, feature by feature, within 1e-9 degrees
+        counts_before = shapely.get_num_coordinates(before.geometry.to_numpy())
+        counts_after = shapely.get_num_coordinates(after.geometry.to_numpy())
+        assert (counts_before == counts_after).all(), name
+        coords_before = shapely.get_coordinates(before.geometry.to_numpy())
+        coords_after = shapely.get_coordinates(after.geometry.to_numpy())
+        assert np.abs(coords_before - coords_after).max() <= 1e-9, name
+        assert (
+            shapely.get_dimensions(before.geometry.to_numpy())
+            == shapely.get_dimensions(after.geometry.to_numpy())
+        ).all(), name
+        for col in LAYER_COLUMNS[name]:
+            if col == "length":
+                np.testing.assert_allclose(after[col], before[col], rtol=1e-12)
+            else:
+                assert _values_equal(before[col], after[col]), (name, col)
+
+
+def test_gpkg_round_trip_keeps_geometry_types(
+    helsinki_layers: dict[str, gpd.GeoDataFrame], tmp_path: Path
+) -> None:
+    # Helsinki buildings mix Polygon and MultiPolygon; the GPKG must not promote them all
+    kinds = helsinki_layers["buildings"].geom_type
+    assert {"Polygon", "MultiPolygon"} <= set(kinds)
+    back = layers_from_gpkg(layers_to_gpkg(helsinki_layers, tmp_path / "h.gpkg"))
+    for name in LAYER_NAMES:
+        assert back[name].geom_type.tolist() == helsinki_layers[name].geom_type.tolist(), name
+
+
+def test_gpkg_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(DataSourceError, match="not found") as info:
+        layers_from_gpkg(tmp_path / "none.gpkg")
+    assert isinstance(info.value, OSError)
+
+
+def test_gpkg_not_a_geopackage(tmp_path: Path) -> None:
+    path = tmp_path / "notes.gpkg"
+    path.write_text("just some text\n", encoding="utf-8")
+    with pytest.raises(DataSourceError, match="not a readable GeoPackage"):
+        layers_from_gpkg(path)
+
+
+def test_gpkg_lacking_a_layer(karhula_layers: dict[str, gpd.GeoDataFrame], tmp_path: Path) -> None:
+    path = tmp_path / "partial.gpkg"
+    for name in ("walk_nodes", "walk_edges", "roads", "buildings", "landuse", "amenities"):
+        karhula_layers[name].to_file(path, layer=name, driver="GPKG")
+    with pytest.raises(DataSourceError, match="lacks layer") as info:
+        layers_from_gpkg(path)
+    assert "power" in str(info.value)
+    assert "pipelines" in str(info.value)
+    assert "buildings" not in str(info.value)
+
+
+# --- read_parcels --------------------------------------------------------------------
+
+
+SQUARE = box(500000, 4650000, 500100, 4650100)
+OTHER = box(500200, 4650000, 500300, 4650100)
+
+
+def _save(tmp_path: Path, frame: gpd.GeoDataFrame, name: str = "parcels.gpkg") -> Path:
+    path = tmp_path / name
+    frame.to_file(path)
+    return path
+
+
+def test_read_parcels_default_ids(tmp_path: Path) -> None:
+    path = _save(tmp_path, gpd.GeoDataFrame({"a": [1, 2]}, geometry=[SQUARE, OTHER], crs=32651))
+    parcels = read_parcels(path)
+    assert parcels["parcel_id"].tolist() == ["P00000", "P00001"]
+    assert parcels.crs.to_epsg() == 32651
+    assert parcels.area.tolist() == pytest.approx([10000.0, 10000.0])
+
+
+def test_read_parcels_id_column(tmp_path: Path) -> None:
+    frame = gpd.GeoDataFrame({"code": [17, 23]}, geometry=[SQUARE, OTHER], crs=32651)
+    path = _save(tmp_path, frame, "parcels.geojson")
+    parcels = read_parcels(path, id_column="code")
+    assert parcels["parcel_id"].tolist() == ["17", "23"]
+
+
+def test_read_parcels_existing_parcel_id(tmp_path: Path) -> None:
+    frame = gpd.GeoDataFrame({"parcel_id": [5, 6]}, geometry=[SQUARE, OTHER], crs=32651)
+    parcels = read_parcels(_save(tmp_path, frame))
+    assert parcels["parcel_id"].tolist() == ["5", "6"]
+
+
+def test_read_parcels_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(DataSourceError, match="parcel file not found"):
+        read_parcels(tmp_path / "none.gpkg")
+
+
+def test_read_parcels_zero_byte_file(tmp_path: Path) -> None:
+    path = tmp_path / "empty.gpkg"
+    path.write_bytes(b"")
+    with pytest.raises(DataSourceError, match="could not read parcels"):
+        read_parcels(path)
+
+
+def test_read_parcels_no_features(tmp_path: Path) -> None:
+    empty = gpd.GeoDataFrame({"a": []}, geometry=gpd.GeoSeries([], crs=32651), crs=32651)
+    with pytest.raises(InputDataError, match="has no features"):
+        read_parcels(_save(tmp_path, empty))
+
+
+def test_read_parcels_points(tmp_path: Path) -> None:
+    pts = gpd.GeoDataFrame({"a": [1]}, geometry=[Point(500000, 4650000)], crs=32651)
+    with pytest.raises(InputDataError, match=r"must be polygons, found \['Point'\]"):
+        read_parcels(_save(tmp_path, pts))
+
+
+def test_read_parcels_missing_id_column(tmp_path: Path) -> None:
+    path = _save(tmp_path, gpd.GeoDataFrame({"a": [1]}, geometry=[SQUARE], crs=32651))
+    with pytest.raises(InputDataError, match="has no column 'code'"):
+        read_parcels(path, id_column="code")
+
+
+@pytest.mark.parametrize("column", ["code", "parcel_id"])
+def test_read_parcels_duplicate_ids(tmp_path: Path, column: str) -> None:
+    frame = gpd.GeoDataFrame({column: ["x", "x"]}, geometry=[SQUARE, OTHER], crs=32651)
+    path = _save(tmp_path, frame)
+    with pytest.raises(InputDataError, match="not unique") as info:
+        read_parcels(path, id_column=column if column == "code" else None)
+    assert "'x'" in str(info.value)
+
+
+def _save_without_crs(tmp_path: Path) -> Path:
+    frame = gpd.GeoDataFrame({"a": [1]}, geometry=[SQUARE])
+    assert frame.crs is None
+    with warnings.catch_warnings():
+        # pyogrio warns that the file will have no CRS, which is the point here
+        warnings.filterwarnings("ignore", message=".*crs.*", category=UserWarning)
+        return _save(tmp_path, frame)
+
+
+def test_read_parcels_no_crs(tmp_path: Path) -> None:
+    with pytest.raises(CRSError, match="has no CRS") as info:
+        read_parcels(_save_without_crs(tmp_path))
+    assert isinstance(info.value, ValueError)
+    assert isinstance(info.value, SitingError)
+
+
+def test_read_parcels_repairs_bowtie(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    bowtie = Polygon([(0, 0), (10, 10), (10, 0), (0, 10)])
+    assert not bowtie.is_valid
+    frame = gpd.GeoDataFrame({"a": [1, 2]}, geometry=[bowtie, SQUARE], crs=32651)
+    with caplog.at_level(logging.WARNING, logger="siting"):
+        parcels = read_parcels(_save(tmp_path, frame))
+    assert parcels.is_valid.all()
+    assert set(parcels.geom_type) <= {"Polygon", "MultiPolygon"}
+    assert parcels.area.tolist() == pytest.approx([50.0, 10000.0])
+    assert "repaired 1 invalid" in caplog.text
+
+
+def test_read_parcels_repair_keeps_polygons(tmp_path: Path) -> None:
+    spike = Polygon([(0, 0), (10, 0), (10, 10), (0, 10), (0, 5), (-5, 5), (0, 5), (0, 0)])
+    assert not spike.is_valid
+    frame = gpd.GeoDataFrame({"a": [1]}, geometry=[spike], crs=32651)
+    parcels = read_parcels(_save(tmp_path, frame))
+    assert set(parcels.geom_type) <= {"Polygon", "MultiPolygon"}
+    assert parcels.is_valid.all()
+    assert parcels.area.tolist() == pytest.approx([100.0])  # the spike has no area
+
+
+def test_read_parcels_float_ids_and_missing_ids(tmp_path: Path) -> None:
+    frame = gpd.GeoDataFrame({"code": [1.0, 2.0]}, geometry=[SQUARE, OTHER], crs=32651)
+    assert read_parcels(_save(tmp_path, frame), id_column="code")["parcel_id"].tolist() == [
+        "1",
+        "2",
+    ]
+    frame = gpd.GeoDataFrame({"code": [1.0, None]}, geometry=[SQUARE, OTHER], crs=32651)
+    with pytest.raises(InputDataError, match="have no 'code'"):
+        read_parcels(_save(tmp_path, frame, "missing.gpkg"), id_column="code")
+
+
+def test_read_parcels_null_geometry(tmp_path: Path) -> None:
+    frame = gpd.GeoDataFrame({"a": [1, 2]}, geometry=[SQUARE, None], crs=32651)
+    with pytest.raises(InputDataError, match="no geometry"):
+        read_parcels(_save(tmp_path, frame))
