@@ -1,14 +1,10 @@
-"""report.html content and outputs module details."""
+"""report.html: targets, rules with citations, top sites, attribution, both languages."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 
-from siting import OutputError, run_study
-from siting.outputs import check_out_dir, ranking_table, write_outputs
+from siting import run_study
 from siting.report import report_html
 
 
@@ -28,30 +24,3 @@ def test_report_lists_rules_targets_and_attribution(result) -> None:
     assert "<script" not in zh  # printable, static
     top = result.candidates.sort_values("rank").iloc[0]["parcel_id"]
     assert top in en
-
-
-def test_ranking_table_sorted_with_lonlat(result) -> None:
-    table = ranking_table(result)
-    assert table["rank"].is_monotonic_increasing
-    assert table["lon"].between(26, 28).all() and table["lat"].between(60, 61).all()
-    assert not table.isin([float("inf")]).any().any()
-
-
-def test_rewrite_replaces_previous_run(result, tmp_path: Path) -> None:
-    write_outputs(result, tmp_path, basemap="none")
-    first = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
-    write_outputs(result, tmp_path, lang="en", basemap="none")
-    second = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
-    assert first["counts"] == second["counts"]
-    assert "Infant-care" in (tmp_path / "map.html").read_text(encoding="utf-8")
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        ["map.html", "ranking.csv", "report.html", "results.gpkg", "summary.json"]
-    )
-
-
-def test_check_out_dir_errors(tmp_path: Path) -> None:
-    blocker = tmp_path / "f"
-    blocker.write_text("x")
-    with pytest.raises(OutputError, match="cannot write"):
-        check_out_dir(blocker / "out")
-    assert isinstance(OutputError("x"), OSError)
