@@ -18,6 +18,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import shapely
+import shapely.ops
 from scipy import sparse
 from scipy.sparse import csgraph
 from tqdm.auto import tqdm
@@ -31,6 +32,7 @@ __all__ = [
     "catchment_sum",
     "nearest_dist",
     "network_from_edges",
+    "service_areas",
     "snap_points",
     "walk_distances",
     "walk_edges_from_graph",
@@ -261,3 +263,75 @@ def nearest_dist(geoms: gpd.GeoSeries, features: gpd.GeoDataFrame | gpd.GeoSerie
     (left, _), d = frame_b.sindex.nearest(geoms.to_numpy(), return_distance=True)
     np.minimum.at(out, left, d)
     return out
+
+
+def service_areas(
+    network: Network, points: gpd.GeoSeries, *, dist: float, width: float = 25.0
+) -> gpd.GeoSeries:
+    """Draw the walking service area of each point: streets reachable within ``dist``.
+
+    Every segment (or the part of it) that can be reached within ``dist`` metres, access leg
+    included, is kept; the union is buffered by ``width`` metres so it reads as an area.
+
+    Parameters
+    ----------
+    network
+        From :func:`network_from_edges`.
+    points
+        Origins in the network's CRS.
+    dist
+        Walking distance, metres.
+    width
+        Half-width of the drawn area around the reachable streets, metres.
+
+    Returns
+    -------
+    GeoSeries
+        One polygon per point, aligned with ``points``.
+    """
+    if not np.isfinite(dist) or dist <= 0:
+        msg = f"dist must be a positive number of metres, got {dist}"
+        raise ConfigError(msg)
+    snap = snap_points(network, points)
+    geoms = network.edges.geometry.to_numpy()
+    length = network.edges["length_m"].to_numpy()
+    e_u = network.edges["iu"].to_numpy()
+    e_v = network.edges["iv"].to_numpy()
+    out = []
+    for i in range(len(points)):
+        budget = dist - snap.access_m[i]
+        if budget < 0:
+            out.append(shapely.buffer(points.iloc[i], width))
+            continue
+        d = csgraph.dijkstra(
+            network.graph, directed=False, indices=[snap.iu[i], snap.iv[i]], limit=budget
+        )
+        to_node = np.minimum(snap.to_iu_m[i] + d[0], snap.to_iv_m[i] + d[1])
+        left_u = budget - to_node[e_u]  # metres left on arrival at each segment's start
+        left_v = budget - to_node[e_v]
+        parts = [
+            shapely.LineString(
+                [
+                    points.iloc[i],
+                    shapely.line_interpolate_point(geoms[snap.edge[i]], snap.along_m[i]),
+                ]
+            )
+        ]
+        whole = (left_u >= 0) & (left_v >= 0) & (left_u + left_v >= length)
+        parts += list(geoms[whole])
+        for k in np.flatnonzero(~whole & ((left_u > 0) | (left_v > 0))):
+            if left_u[k] > 0:
+                parts.append(shapely.ops.substring(geoms[k], 0, min(left_u[k], length[k])))
+            if left_v[k] > 0:
+                parts.append(
+                    shapely.ops.substring(geoms[k], max(length[k] - left_v[k], 0), length[k])
+                )
+        # the origin's own segment, walked both ways from the snap point
+        k = snap.edge[i]
+        parts.append(
+            shapely.ops.substring(
+                geoms[k], max(snap.along_m[i] - budget, 0), min(snap.along_m[i] + budget, length[k])
+            )
+        )
+        out.append(shapely.buffer(shapely.union_all(parts), width, quad_segs=4))
+    return gpd.GeoSeries(out, index=points.index, crs=points.crs)

@@ -18,7 +18,6 @@ import numpy as np
 import pandas as pd
 
 from siting import access, constraints, demand, hazards, parcels, scoring, selection
-from siting._errors import InputDataError
 from siting.crs import metric_crs
 from siting.rulebook import Rulebook, default_rulebook
 
@@ -91,17 +90,6 @@ def _capacity_slots(area_m2: np.ndarray, m2_per_child: float) -> np.ndarray:
     """Slots a new facility on the parcel could offer (assumption: see the README)."""
     usable = np.minimum(area_m2 * 0.6, 1600.0)
     return np.floor(usable / m2_per_child).astype(int)
-
-
-def _catchment_hulls(
-    rows: np.ndarray, within: Any, demand_pts: gpd.GeoDataFrame, sites: gpd.GeoSeries
-) -> list[Any]:
-    hulls = []
-    for row, site in zip(rows, sites, strict=True):
-        reach = demand_pts.geometry.iloc[within[row].indices]
-        geom = gpd.GeoSeries([site, *reach], crs=demand_pts.crs).union_all().convex_hull
-        hulls.append(geom.buffer(15.0))
-    return hulls
 
 
 def run_study(
@@ -211,9 +199,9 @@ def run_study(
                 "under3_in_walk": sel["walk_under3"].to_numpy(),
                 "walk_m": walk_m,
             },
-            geometry=_catchment_hulls(
-                picks["row"].to_numpy(), within, homes, sites.iloc[picks["row"].to_numpy()]
-            ),
+            geometry=access.service_areas(
+                net, sites.iloc[picks["row"].to_numpy()], dist=walk_m
+            ).to_numpy(),
             crs=crs,
         )
     facilities = gpd.GeoDataFrame(
@@ -221,9 +209,6 @@ def run_study(
         geometry="geometry",
         crs=crs,
     ).reset_index(drop=True)
-    if len(candidates) == 0:
-        msg = "no candidate parcels"
-        raise InputDataError(msg)
     total_u3 = float(u3.sum())
     covered_after = served.copy()
     for row in picks["row"]:

@@ -426,3 +426,25 @@ def test_walk_distances_does_not_modify_inputs(square_edges):
     access.walk_distances(net, pts, pts, dist=500.0)
     pd.testing.assert_frame_equal(pd.DataFrame(square_edges), pd.DataFrame(before))
     assert pts.equals(pts_before)
+
+
+def test_service_areas_cover_reachable_streets(karhula_metric) -> None:
+    net = access.network_from_edges(karhula_metric["walk_edges"])
+    sites = parcels_from_blocks(karhula_metric["landuse"], karhula_metric["roads"])
+    pts = sites.geometry.representative_point().iloc[:8]
+    homes = demand_from_buildings(
+        karhula_metric["buildings"], karhula_metric["landuse"], under3_share=0.012
+    ).geometry
+    areas = access.service_areas(net, pts, dist=300.0, width=25.0)
+    within = access.walk_distances(net, pts, homes, dist=300.0)
+    snap = access.snap_points(net, homes)
+    snapped = shapely.line_interpolate_point(net.edges.geometry.to_numpy()[snap.edge], snap.along_m)
+    for i, area in enumerate(areas):
+        assert area.is_valid and area.area > 0
+        # every home reachable within 300 m joins the street inside the drawn area
+        reach = within[i].indices
+        assert (shapely.distance(area, snapped[reach]) < 1e-6).all()
+        # and nothing drawn lies beyond the straight-line bound
+        assert area.difference(pts.iloc[i].buffer(300.0 + 25.0 + 1.0)).area < 1.0
+    with pytest.raises(siting.ConfigError):
+        access.service_areas(net, pts, dist=0.0)
