@@ -17,6 +17,7 @@ from pathlib import Path
 from siting._errors import SitingError
 from siting._i18n import LANGS
 from siting.maps import BASEMAPS
+from siting.rulebook import Rulebook
 
 __all__ = ["main"]
 
@@ -30,7 +31,11 @@ def _add_common(p: argparse.ArgumentParser) -> None:
         help="map basemap: osm tiles, or none for fully offline (default osm)",
     )
     p.add_argument("-k", "--sites", type=int, default=5, help="new sites to select (default 5)")
-    p.add_argument("--rules", type=Path, help="rulebook TOML (default: Fuxin 2020 profile)")
+    p.add_argument(
+        "--rules",
+        type=Path,
+        help="your rule file, layered on the Fuxin 2020 profile (docs/rulebook-format.md)",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
 
 
@@ -57,16 +62,15 @@ def _parser() -> argparse.ArgumentParser:
     _add_common(run)
     rules = sub.add_parser("rules", help="print the active rulebook with sources")
     rules.add_argument("--lang", choices=LANGS, default="zh")
-    rules.add_argument("--rules", type=Path, help="rulebook TOML (default: Fuxin 2020 profile)")
+    rules.add_argument("--rules", type=Path, help="your rule file, layered on the default")
     return parser
 
 
 def _run_one(name: str, layers_loader: object, args: argparse.Namespace, out: Path) -> Path:
     from siting import outputs, study
-    from siting.rulebook import default_rulebook, load_rulebook
     from siting.sources import read_parcels
 
-    rb = load_rulebook(args.rules) if args.rules else default_rulebook()
+    rb = _rulebook(args.rules)
     outputs.check_out_dir(out)
     progress = not args.quiet
     if progress:
@@ -89,29 +93,35 @@ def _run_one(name: str, layers_loader: object, args: argparse.Namespace, out: Pa
     return written["map.html"]
 
 
-def _rules(args: argparse.Namespace) -> None:
-    from siting.rulebook import default_rulebook, load_rulebook
+def _rulebook(path: Path | None) -> Rulebook:
+    from siting.rulebook import default_rulebook, overlay_rulebook
 
-    rb = load_rulebook(args.rules) if args.rules else default_rulebook()
+    base = default_rulebook()
+    return overlay_rulebook(base, path) if path else base
+
+
+def _rules(args: argparse.Namespace) -> None:
+    rb = _rulebook(args.rules)
     en = args.lang == "en"
-    print(f"{rb.name_en if en else rb.name_zh}  [{rb.id} v{rb.version}]")
+    lines = [f"{rb.name_en if en else rb.name_zh}  [{rb.id} v{rb.version}]"]
     for r in rb.rules:
-        if r.dist_by_kv:
-            value = ", ".join(f"≤{kv:g} kV: {m:g} m" for kv, m in r.dist_by_kv)
-        elif r.kind == "no_cross":
-            value = "no crossing" if en else "不得穿越"
-        else:
-            value = f"{r.dist_m:g} m"
-        print(
-            f"\n{r.id}  {'/'.join(r.hazard_classes)}  {value}  "
-            f"{'hard' if r.hard else 'soft'}\n  {r.text(args.lang)}\n"
-            f"  {r.source}  ({r.confidence})"
-        )
+        state = ("hard" if r.hard else "soft") if r.is_geometric else "info"
+        if not r.enabled:
+            state = "OFF"
+        classes = "/".join(r.hazard_classes) or "-"
+        if r.subtypes:
+            classes += f" ({','.join(r.subtypes)})"
+        lines += [
+            "",
+            f"{r.id}  [{state}] {r.kind}  {classes}  {r.threshold_text()}",
+            f"  {r.text(args.lang)}",
+            f"  {r.source} {r.clause}  ({r.confidence})",
+        ]
     for name, p in rb.parameters.items():
-        print(
-            f"\n{name} = {p.value:g} {p.unit}\n  {p.en if en else p.zh}\n"
-            f"  {p.source}  ({p.confidence})"
-        )
+        value = f"{p.value:g}" if p.value is not None else ", ".join(f"{v:g}" for v in p.values)
+        lines += ["", f"{name} = {value} {p.unit}  [{p.id}]", f"  {p.en if en else p.zh}",
+                  f"  {p.source} {p.clause}  ({p.confidence})"]  # fmt: skip
+    print("\n".join(lines))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

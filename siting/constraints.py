@@ -1,9 +1,20 @@
-"""Constraints: parcels x hazards -> distances, pass/fail per rule, eligibility.
+"""Constraints: parcels x hazards -> exact distances, pass/fail per rule, eligibility.
 
-All distances are exact shapely distances between the parcel polygon and the hazard
-geometry (point, line or polygon) in the analysis CRS (metres). A parcel fails a setback
-rule when any feature of the rule's hazard class is closer than that feature's setback
-(``distance < setback``); it fails a crossing ban when any such feature intersects it.
+Every test uses exact shapely distances between the parcel polygon and the hazard geometry
+(point, line or polygon) in the analysis CRS (metres); buffers are drawn only for display
+(:func:`setback_zones`). A parcel fails
+
+- a ``setback`` rule when a feature the rule applies to is closer than that feature's
+  threshold (``distance < threshold``),
+- a ``no_cross`` rule when such a feature intersects it (a line crossing the parcel far from
+  any vertex counts: GEOS intersects, not a vertex distance),
+- an ``adjacent`` rule when such a feature touches it or is within ``dist_m``.
+
+Soft bands give ``penalty_<rule>`` in 0-1 (``1 - distance / soft_dist_m``).
+
+Speed: one spatial query for all hazards at once — an STRtree of the parcels is asked, for
+each hazard, for the parcels within that hazard class's screening radius (the largest
+threshold or soft band of its rules) — then exact distances for those pairs only.
 """
 
 from __future__ import annotations
@@ -16,31 +27,54 @@ import shapely
 from siting._validate import require_columns, require_projected, require_same_crs
 from siting.rulebook import Rule, Rulebook
 
-__all__ = ["apply_constraints", "margin_column", "setback_zones", "setbacks_for"]
+__all__ = [
+    "applies_to",
+    "apply_constraints",
+    "buildable_area",
+    "compliance_table",
+    "rule_key",
+    "setback_zones",
+    "thresholds",
+]
 
 
-def margin_column(rule: Rule) -> str:
-    """Name of the column holding a setback rule's margin (``margin_gas_10_m``)."""
-    return "margin_" + rule.id.lower().replace("-", "_") + "_m"
+def rule_key(rule: Rule) -> str:
+    """Column-safe form of a rule id (``"GAS-10"`` → ``"gas_10"``)."""
+    return rule.id.lower().replace("-", "_").replace(" ", "_")
 
 
-def setbacks_for(rule: Rule, hazards: gpd.GeoDataFrame) -> np.ndarray:
-    """Setback of each hazard feature under one rule, in metres (NaN where it does not apply)."""
-    applies = hazards["hazard_class"].isin(rule.hazard_classes).to_numpy()
+def applies_to(rule: Rule, hazards: gpd.GeoDataFrame) -> np.ndarray:
+    """Boolean mask of the hazard features a rule applies to (class, subtypes, min_kv)."""
+    mask = hazards["hazard_class"].isin(rule.hazard_classes).to_numpy().copy()
+    if rule.subtypes is not None:
+        wanted = set(rule.subtypes)
+        subs = hazards["subtypes"].fillna("").astype(str).str.split(";")
+        mask &= subs.map(lambda s: bool(wanted.intersection(s))).to_numpy()
+    if rule.min_kv is not None:
+        is_power = hazards["hazard_class"].isin(["power_line", "power_cable"]).to_numpy()
+        kv = hazards["voltage_kv"].to_numpy(dtype=float)
+        mask &= ~is_power | (np.nan_to_num(kv, nan=np.inf) >= rule.min_kv)
+    return mask
+
+
+def thresholds(rule: Rule, hazards: gpd.GeoDataFrame) -> np.ndarray:
+    """Hard threshold of each feature under a rule, metres (NaN where it does not apply)."""
+    mask = applies_to(rule, hazards)
     out = np.full(len(hazards), np.nan)
-    kv = hazards["voltage_kv"].to_numpy(dtype=float)
-    for i in np.flatnonzero(applies):
-        out[i] = rule.setback_m(kv[i] if rule.dist_by_kv else None)
+    if rule.dist_by_kv:
+        kv = hazards["voltage_kv"].to_numpy(dtype=float)
+        for i in np.flatnonzero(mask):
+            out[i] = rule.setback_m(kv[i])
+    else:
+        out[mask] = rule.setback_m()
     return out
 
 
-def _nearest_dist(parcels: gpd.GeoDataFrame, feats: gpd.GeoDataFrame) -> np.ndarray:
-    dist = np.full(len(parcels), np.inf)
-    if len(feats) == 0:
-        return dist
-    (left, _), d = feats.sindex.nearest(parcels.geometry, return_distance=True)
-    np.minimum.at(dist, left, d)
-    return dist
+def _group_min(index: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    out = np.full(n, np.inf)
+    if len(index):
+        np.minimum.at(out, index, values)
+    return out
 
 
 def apply_constraints(
@@ -48,27 +82,30 @@ def apply_constraints(
     hazards: gpd.GeoDataFrame,
     rulebook: Rulebook,
 ) -> pd.DataFrame:
-    """Test every parcel against every hard rule of the rulebook.
+    """Test every parcel against every active rule of the rulebook.
 
     Parameters
     ----------
     parcels
         Candidate polygons in a projected CRS (metres).
     hazards
-        Output of :func:`siting.hazards.hazards_from_layers`, same CRS.
+        Output of :func:`siting.hazards.hazards_from_layers` (or the same columns from the
+        user's layers), same CRS.
     rulebook
-        Rules to apply.
+        Rules to apply (``info`` and disabled rules are skipped).
 
     Returns
     -------
     DataFrame
         Aligned to ``parcels.index``:
 
-        - ``dist_<hazard_class>_m``: distance to the nearest feature of each class the
-          rulebook names (``inf`` if the study has none);
-        - ``margin_<rule>_m`` for each setback rule: the smallest ``distance - setback`` over
-          the rule's features (negative = inside the setback);
-        - ``crosses_<rule>`` for each crossing ban;
+        - ``dist_<class>_m``: distance to the nearest feature of each class the rules name,
+          exact within the class's screening radius (``.attrs["screening_m"]``), ``inf``
+          beyond it or when the study has none;
+        - ``dist_<rule>_m``: the same for the features the rule applies to;
+        - ``margin_<rule>_m`` (setback and adjacent rules): the smallest
+          ``distance - threshold`` (negative = inside the setback);
+        - ``penalty_<rule>`` (rules with a soft band): 0-1;
         - ``excluded_by``: failing hard rule ids joined by ``";"`` (``""`` if none);
         - ``eligible``: no hard rule fails.
 
@@ -76,87 +113,112 @@ def apply_constraints(
     ------
     CRSError
         If a layer is not projected or the CRSs differ.
+    InputDataError
+        If the hazards lack ``hazard_class``, ``subtypes`` or ``voltage_kv``.
     """
     require_projected(parcels, "parcels")
     require_projected(hazards, "hazards")
     require_same_crs(parcels, "parcels", hazards, "hazards")
-    require_columns(hazards, "hazards", ["hazard_class", "voltage_kv"])
-    hazards = hazards.reset_index(drop=True)
-    geoms = parcels.geometry.to_numpy()
-    out = pd.DataFrame(index=parcels.index)
-    failing: list[list[str]] = [[] for _ in range(len(parcels))]
+    require_columns(hazards, "hazards", ["hazard_class", "subtypes", "voltage_kv"])
+    hz = hazards.reset_index(drop=True)
+    rules = rulebook.active_rules
+    n = len(parcels)
 
-    classes = sorted({c for r in rulebook.rules for c in r.hazard_classes})
-    for cls in classes:
-        out[f"dist_{cls}_m"] = _nearest_dist(parcels, hazards[hazards["hazard_class"] == cls])
+    masks = {r.id: applies_to(r, hz) for r in rules}
+    limits = {r.id: thresholds(r, hz) for r in rules}
+    reach = np.zeros(len(hz))
+    for r in rules:
+        band = np.fmax(limits[r.id], r.soft_dist_m or 0.0)
+        reach = np.where(masks[r.id], np.fmax(reach, np.nan_to_num(band)), reach)
+    classes = sorted({c for r in rules for c in r.hazard_classes})
+    hz_class = hz["hazard_class"].to_numpy()
+    screening = {c: float(reach[hz_class == c].max()) if (hz_class == c).any() else 0.0
+                 for c in classes}  # fmt: skip
+    used = np.isin(hz_class, classes)
+    radius = np.array([screening.get(c, 0.0) for c in hz_class])
 
-    for rule in rulebook.rules:
-        mask = hazards["hazard_class"].isin(rule.hazard_classes).to_numpy()
-        feats = hazards[mask].reset_index(drop=True)
-        if rule.kind == "no_cross":
-            hit = np.zeros(len(parcels), dtype=bool)
-            if len(feats):
-                left, _ = feats.sindex.query(geoms, predicate="intersects")
-                hit[left] = True
-            out["crosses_" + rule.id.lower().replace("-", "_")] = hit
-            fails = hit
-        else:
-            setback = setbacks_for(rule, feats)
-            margin = np.full(len(parcels), np.inf)
-            if len(feats):
-                # Only features nearer than nearest + (max - min setback) can set the margin.
-                reach = _nearest_dist(parcels, feats) + np.nanmax(setback) - np.nanmin(setback)
-                finite = np.isfinite(reach)
-                left, right = feats.sindex.query(
-                    geoms[finite], predicate="dwithin", distance=reach[finite] + 1e-6
-                )
-                left = np.flatnonzero(finite)[left]
-                d = shapely.distance(geoms[left], feats.geometry.to_numpy()[right])
-                np.minimum.at(margin, left, d - setback[right])
-            out[margin_column(rule)] = margin
-            fails = margin < 0
-        if rule.hard:
-            for i in np.flatnonzero(fails):
-                failing[i].append(rule.id)
-    out["excluded_by"] = [";".join(ids) for ids in failing]
+    pgeoms = parcels.geometry.to_numpy()
+    hgeoms = hz.geometry.to_numpy()
+    if used.any() and n:
+        tree = shapely.STRtree(pgeoms)
+        h_sel = np.flatnonzero(used)
+        h_idx, p_idx = tree.query(hgeoms[h_sel], predicate="dwithin", distance=radius[h_sel])
+        h_idx = h_sel[h_idx]
+        d = shapely.distance(pgeoms[p_idx], hgeoms[h_idx])
+    else:
+        h_idx = p_idx = np.zeros(0, dtype=int)
+        d = np.zeros(0)
+
+    cols: dict[str, np.ndarray] = {}
+    for c in classes:
+        sel = hz_class[h_idx] == c
+        cols[f"dist_{c}_m"] = _group_min(p_idx[sel], d[sel], n)
+    fails: list[tuple[str, np.ndarray]] = []
+    for r in rules:
+        key = rule_key(r)
+        sel = masks[r.id][h_idx]
+        pp, dd = p_idx[sel], d[sel]
+        dist = _group_min(pp, dd, n)
+        cols[f"dist_{key}_m"] = dist
+        if r.kind == "setback":
+            margin = _group_min(pp, dd - limits[r.id][h_idx[sel]], n)
+            cols[f"margin_{key}_m"] = margin
+            fail = margin < 0
+        elif r.kind == "adjacent":
+            margin = dist - (r.dist_m or 0.0)
+            cols[f"margin_{key}_m"] = margin
+            fail = margin <= 0
+        else:  # no_cross: GEOS distance is 0 exactly when the geometries intersect
+            fail = dist == 0.0
+        if r.has_soft_band:
+            cols[f"penalty_{key}"] = np.clip(1.0 - dist / float(r.soft_dist_m or 1.0), 0.0, 1.0)
+        if r.hard:
+            fails.append((r.id, fail))
+    out = pd.DataFrame(cols, index=parcels.index)
+    excluded = np.full(n, "", dtype=object)
+    if fails:
+        matrix = np.column_stack([f for _, f in fails])
+        ids = np.array([rid for rid, _ in fails], dtype=object)
+        for i in np.flatnonzero(matrix.any(axis=1)):
+            excluded[i] = ";".join(ids[matrix[i]])
+    out["excluded_by"] = excluded
     out["eligible"] = out["excluded_by"] == ""
+    out.attrs["screening_m"] = screening
+    out.attrs["n_features"] = {r.id: int(masks[r.id].sum()) for r in rules}
     return out
 
 
 def setback_zones(hazards: gpd.GeoDataFrame, rulebook: Rulebook) -> gpd.GeoDataFrame:
-    """Draw the area each setback rule forbids: hazards buffered by their setback.
+    """Draw the area each hard setback rule forbids (for maps and buildable area only).
 
     Parameters
     ----------
     hazards
         Hazards in a projected CRS.
     rulebook
-        Rules whose setback zones to draw (crossing bans have no zone).
+        Rules whose zones to draw (setback rules with a positive threshold).
 
     Returns
     -------
     GeoDataFrame
-        ``rule_id``, ``hazard_class`` (``;``-joined), ``n_features``, dissolved zone polygon.
+        ``rule_id``, ``hazard_class`` (``;``-joined), ``n_features``, dissolved zone polygon
+        (32 segments per quarter circle: within 2 cm of the true setback).
     """
     require_projected(hazards, "hazards")
+    hz = hazards.reset_index(drop=True)
     rows = []
-    for rule in rulebook.rules:
-        if rule.kind != "setback":
+    for rule in rulebook.active_rules:
+        if rule.kind != "setback" or not rule.hard:
             continue
-        feats = hazards[hazards["hazard_class"].isin(rule.hazard_classes)]
-        if len(feats) == 0:
+        limit = thresholds(rule, hz)
+        keep = ~np.isnan(limit) & (np.nan_to_num(limit) > 0)
+        if not keep.any():
             continue
-        setback = setbacks_for(rule, feats)
-        # 32 segments per quarter circle: the drawn zone is within 2 cm of the true setback.
-        zone = shapely.union_all(shapely.buffer(feats.geometry.to_numpy(), setback, quad_segs=32))
-        rows.append(
-            {
-                "rule_id": rule.id,
-                "hazard_class": ";".join(rule.hazard_classes),
-                "n_features": len(feats),
-                "geometry": zone,
-            }
+        zone = shapely.union_all(
+            shapely.buffer(hz.geometry.to_numpy()[keep], limit[keep], quad_segs=32)
         )
+        rows.append({"rule_id": rule.id, "hazard_class": ";".join(rule.hazard_classes),
+                     "n_features": int(keep.sum()), "geometry": zone})  # fmt: skip
     if not rows:
         return gpd.GeoDataFrame(
             {"rule_id": [], "hazard_class": [], "n_features": []},
@@ -164,3 +226,74 @@ def setback_zones(hazards: gpd.GeoDataFrame, rulebook: Rulebook) -> gpd.GeoDataF
             crs=hazards.crs,
         )
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=hazards.crs)
+
+
+def buildable_area(parcels: gpd.GeoDataFrame, zones: gpd.GeoDataFrame) -> pd.Series:
+    """Parcel area left after removing the setback zones, m² (aligned to ``parcels``).
+
+    An eligible parcel keeps its whole area (no zone reaches it); an excluded one keeps what
+    lies outside every zone, which tells a planner whether re-parcelling could save it.
+    """
+    require_projected(parcels, "parcels")
+    area = parcels.area.to_numpy(dtype=float).copy()
+    if len(zones):
+        union = shapely.union_all(zones.geometry.to_numpy())
+        shapely.prepare(union)
+        hit = shapely.intersects(parcels.geometry.to_numpy(), union)
+        rest = shapely.difference(parcels.geometry.to_numpy()[hit], union)
+        area[hit] = shapely.area(rest)
+    return pd.Series(area, index=parcels.index, name="buildable_m2")
+
+
+def compliance_table(
+    constraints: pd.DataFrame, parcel_id: pd.Series, rulebook: Rulebook
+) -> pd.DataFrame:
+    """One row per parcel and tested rule: measured value, threshold, result, citation.
+
+    Parameters
+    ----------
+    constraints
+        Output of :func:`apply_constraints`.
+    parcel_id
+        Parcel ids aligned with ``constraints``.
+    rulebook
+        The rulebook used.
+
+    Returns
+    -------
+    DataFrame
+        ``parcel_id``, ``rule_id``, ``kind``, ``hard``, ``n_features`` (features of the study
+        the rule applies to), ``measured_m`` (distance to the
+        nearest feature the rule applies to; ``inf`` = none within ``screening_m``),
+        ``screening_m``, ``margin_m``, ``threshold``, ``result`` (``pass``, ``fail``,
+        ``penalty`` or ``no feature``), ``penalty``, ``source``, ``clause``, ``confidence``,
+        ``zh``, ``en``.
+    """
+    screening = constraints.attrs.get("screening_m", {})
+    n_features = constraints.attrs.get("n_features", {})
+    frames = []
+    for r in rulebook.active_rules:
+        key = rule_key(r)
+        dist = constraints[f"dist_{key}_m"].to_numpy()
+        failing = constraints["excluded_by"].str.split(";").map(lambda ids, r=r: r.id in ids)
+        penalty = constraints.get(f"penalty_{key}", pd.Series(0.0, index=constraints.index))
+        result = np.where(
+            failing.to_numpy(), "fail",
+            np.where(~np.isfinite(dist), "no feature",
+                     np.where(penalty.to_numpy() > 0, "penalty", "pass")),
+        )  # fmt: skip
+        if not r.hard:
+            result = np.where(result == "fail", "penalty", result)
+        margin = constraints.get(f"margin_{key}_m", pd.Series(np.nan, index=constraints.index))
+        frames.append(pd.DataFrame({
+            "parcel_id": parcel_id.to_numpy(), "rule_id": r.id, "kind": r.kind, "hard": r.hard,
+            "n_features": n_features.get(r.id, 0),
+            "measured_m": dist, "screening_m": max(screening.get(c, 0.0) for c in r.hazard_classes),
+            "margin_m": margin.to_numpy(), "threshold": r.threshold_text(),
+            "threshold_zh": r.threshold_text("zh"), "result": result,
+            "penalty": penalty.to_numpy(), "source": r.source, "clause": r.clause,
+            "confidence": r.confidence, "zh": r.zh, "en": r.en,
+        }))  # fmt: skip
+    if not frames:
+        return pd.DataFrame(columns=["parcel_id", "rule_id", "result"])
+    return pd.concat(frames, ignore_index=True)

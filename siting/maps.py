@@ -24,7 +24,6 @@ from jinja2 import Template
 
 from siting._errors import ConfigError
 from siting._i18n import LANGS, t
-from siting.constraints import margin_column
 from siting.scoring import CRITERIA
 
 if TYPE_CHECKING:
@@ -44,6 +43,15 @@ _HAZARD_COLORS = {
     "pipeline": "#ff7f00",
     "power_line": "#7b3294",
     "power_cable": "#c2a5cf",
+    "substation": "#40004b",
+    "industrial": "#8c510a",
+    "landfill": "#543005",
+    "wastewater_plant": "#35978f",
+    "waste_transfer": "#bf812d",
+    "hospital": "#e41a1c",
+    "crowded_venue": "#f781bf",
+    "hazardous_storage": "#b2182b",
+    "geohazard": "#4d4d4d",
 }
 
 
@@ -93,32 +101,41 @@ def _fmt(value: float, digits: int = 1) -> str:
     return f"{value:,.{digits}f}"
 
 
-def _compliance_rows(row: pd.Series, result: StudyResult, lang: str) -> str:
-    failing = set(filter(None, str(row["excluded_by"]).split(";")))
+def _compliance_rows(card: pd.DataFrame, lang: str) -> str:
     cells = []
-    for rule in result.rulebook.rules:
-        if rule.kind == "no_cross":
-            col = "crosses_" + rule.id.lower().replace("-", "_")
-            measured = t("crosses" if row.get(col, False) else "not_crosses", lang)
+    quiet = card[(card["n_features"] == 0) & ~card["result"].isin(["fail", "penalty"])]
+    for row in card.drop(index=quiet.index).to_dict("records"):
+        kind, result = str(row["kind"]), str(row["result"])
+        dist, margin = float(row["measured_m"]), float(row["margin_m"])
+        if kind == "no_cross":
+            measured = t("crosses" if result == "fail" else "not_crosses", lang)
+        elif not math.isfinite(dist):
+            measured = t("none_within", lang, v=_fmt(float(row["screening_m"]), 0))
+        elif kind == "setback" and math.isfinite(margin):
+            key = "margin" if margin >= 0 else "inside"
+            measured = f"{_fmt(dist)} m · " + t(key, lang, v=_fmt(abs(margin)))
         else:
-            margin = float(row.get(margin_column(rule), math.inf))
-            if math.isinf(margin):
-                measured = t("none_present", lang)
-            elif margin >= 0:
-                measured = t("margin", lang, v=_fmt(margin))
-            else:
-                measured = t("inside", lang, v=_fmt(-margin))
-        verdict = t("fail", lang) if rule.id in failing else t("pass", lang)
-        style = ' style="color:#b2182b;font-weight:bold"' if rule.id in failing else ""
+            measured = f"{_fmt(dist)} m"
+        verdict = t(result.replace(" ", "_"), lang)
+        style = {"fail": ' style="color:#b2182b;font-weight:bold"',
+                 "penalty": ' style="color:#b35806"'}.get(result, "")  # fmt: skip
         cells.append(
-            f"<tr><td title='{_esc(rule.source)}'>{_esc(rule.id)}</td>"
-            f"<td>{_esc(rule.text(lang))}</td><td>{_esc(measured)}</td>"
+            f"<tr><td title='{_esc(row['source'])} {_esc(row['clause'])}'>"
+            f"{_esc(row['rule_id'])}</td><td>{_esc(row['en'] if lang == 'en' else row['zh'])}"
+            f"</td><td>{_esc(row['threshold' if lang == 'en' else 'threshold_zh'])}</td>"
+            f"<td>{_esc(measured)}</td>"
             f"<td{style}>{_esc(verdict)}</td></tr>"
+        )
+    if len(quiet):
+        ids = ", ".join(quiet["rule_id"].astype(str))
+        cells.append(
+            f"<tr><td colspan='5' style='color:#555'>{_esc(ids)}: "
+            f"{_esc(t('none_in_study', lang))}</td></tr>"
         )
     return "".join(cells)
 
 
-def _parcel_popup(row: pd.Series, result: StudyResult, lang: str) -> str:
+def _parcel_popup(row: pd.Series, card: pd.DataFrame, lang: str) -> str:
     head = (
         f"<b>{_esc(t('parcel', lang))} {_esc(row['parcel_id'])}</b><br>"
         f"{_esc(t('area', lang))}: {_fmt(row['area_m2'], 0)} m² · "
@@ -131,25 +148,32 @@ def _parcel_popup(row: pd.Series, result: StudyResult, lang: str) -> str:
         )
     else:
         head += f"<b>{_esc(t('excluded_by', lang))}: {_esc(row['excluded_by'])}</b><br>"
-    card = (
+    table = (
         "<table class='card'><tr>"
-        f"<th>{_esc(t('rule', lang))}</th><th></th><th>{_esc(t('measured', lang))}</th>"
-        f"<th>{_esc(t('result', lang))}</th></tr>{_compliance_rows(row, result, lang)}</table>"
+        f"<th>{_esc(t('rule', lang))}</th><th></th><th>{_esc(t('threshold', lang))}</th>"
+        f"<th>{_esc(t('measured', lang))}</th><th>{_esc(t('result', lang))}</th></tr>"
+        f"{_compliance_rows(card, lang)}</table>"
     )
     if not row["eligible"]:
-        return head + card
+        return head + table
     crit_rows = "".join(
         f"<tr><td>{_esc(c.label(lang))}</td><td>{_fmt(float(row[name]))}</td>"
         f"<td>{_fmt(float(row[f'contrib_{name}']))}</td></tr>"
         for name, c in CRITERIA.items()
         if f"contrib_{name}" in row.index
+    ) + "".join(
+        f"<tr><td>{_esc(name.removeprefix('penalty_').upper().replace('_', '-'))} "
+        f"{_esc(t('soft_penalty', lang))}</td><td>{_fmt(float(row[name]), 2)}</td>"
+        f"<td>{_fmt(float(row[f'contrib_{name}']))}</td></tr>"
+        for name in row.index
+        if name.startswith("penalty_") and f"contrib_{name}" in row.index
     )
     scores = (
         "<table class='card'><tr>"
         f"<th>{_esc(t('criterion', lang))}</th><th>{_esc(t('value', lang))}</th>"
         f"<th>{_esc(t('points', lang))}</th></tr>{crit_rows}</table>"
     )
-    return head + card + scores
+    return head + table + scores
 
 
 def _score_class(score: float) -> int:
@@ -298,6 +322,7 @@ def result_map(result: StudyResult, *, lang: str = "zh", basemap: str = "osm") -
 
     excl = folium.FeatureGroup(name=t("excluded", lang))
     scored = folium.FeatureGroup(name=t("candidates", lang))
+    cards = dict(tuple(result.compliance.groupby("parcel_id", sort=False)))
     for _, row in cand.iterrows():
         if row["eligible"]:
             color, group = SCORE_COLORS[_score_class(float(row["score"]))], scored
@@ -314,7 +339,8 @@ def result_map(result: StudyResult, *, lang: str = "zh", basemap: str = "osm") -
             tooltip=f"{_esc(row['parcel_id'])}"
             + (f" · {_fmt(row['score'])}" if row["eligible"] else " ✕"),
         )
-        layer.add_child(_Popup(_parcel_popup(row, result, lang)))
+        card = cards.get(row["parcel_id"], result.compliance.iloc[:0])
+        layer.add_child(_Popup(_parcel_popup(row, card, lang)))
         layer.add_to(group)
     excl.add_to(fmap)
     scored.add_to(fmap)

@@ -1,7 +1,8 @@
 """Outputs: write a study's contract files atomically into its ``--out`` folder.
 
 Files: ``results.gpkg`` (layers ``candidates``, ``selected``, ``hazard_zones``,
-``catchments``, ``hazards``, ``demand``), ``ranking.csv``, ``map.html``, ``report.html`` and
+``catchments``, ``hazards``, ``demand``, and the tables ``compliance`` — one row per parcel
+and tested rule — and ``rules``), ``ranking.csv``, ``map.html``, ``report.html`` and
 ``summary.json``. Everything is first written to a hidden staging folder beside the output;
 only when every file is complete are they moved into place, ``summary.json`` last. So
 ``summary.json`` marks a finished run, and a failed run leaves no file of its own behind.
@@ -19,13 +20,15 @@ from typing import TYPE_CHECKING, Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyogrio
 
 from siting._errors import OutputError
 
 if TYPE_CHECKING:
+    from siting.rulebook import Rulebook
     from siting.study import StudyResult
 
-__all__ = ["CONTRACT_FILES", "check_out_dir", "ranking_table", "write_outputs"]
+__all__ = ["CONTRACT_FILES", "check_out_dir", "ranking_table", "rules_table", "write_outputs"]
 
 #: Files every finished run writes.
 CONTRACT_FILES = ("results.gpkg", "ranking.csv", "map.html", "report.html", "summary.json")
@@ -58,10 +61,35 @@ def _package_version() -> str:
         return "unknown"
 
 
-def _gpkg_ready(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+def rules_table(rulebook: Rulebook) -> pd.DataFrame:
+    """Every rule of a rulebook as a table (also the ``rules`` layer of ``results.gpkg``)."""
+    rows = [
+        {
+            "rule_id": r.id,
+            "kind": r.kind,
+            "hazard_class": ";".join(r.hazard_classes),
+            "subtypes": ";".join(r.subtypes or ()),
+            "hard": r.hard,
+            "enabled": r.enabled,
+            "threshold": r.threshold_text(),
+            "value": r.value,
+            "zh": r.zh,
+            "en": r.en,
+            "applies_to": r.applies_to,
+            "source": r.source,
+            "clause": r.clause,
+            "confidence": r.confidence,
+        }
+        for r in rulebook.rules
+    ]
+    return pd.DataFrame(rows)
+
+
+def _gpkg_ready(gdf: pd.DataFrame) -> Any:
     out = gdf.copy()
+    geom_name = out.geometry.name if isinstance(out, gpd.GeoDataFrame) else None
     for col in out.columns:
-        if col == out.geometry.name:
+        if col == geom_name:
             continue
         if out[col].dtype == bool:
             continue
@@ -140,6 +168,9 @@ def write_outputs(
         }
         for name, layer in layers.items():
             _gpkg_ready(layer).to_file(gpkg, layer=name, driver="GPKG")
+        tables = {"compliance": result.compliance, "rules": rules_table(result.rulebook)}
+        for name, table in tables.items():
+            pyogrio.write_dataframe(_gpkg_ready(table), gpkg, layer=name, driver="GPKG")
         ranking_table(result).to_csv(staging / "ranking.csv", index=False, encoding="utf-8-sig")
         result_map(result, lang=lang, basemap=basemap).save(str(staging / "map.html"))
         (staging / "report.html").write_text(report_html(result, lang=lang), encoding="utf-8")

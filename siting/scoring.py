@@ -77,8 +77,8 @@ DEFAULT_WEIGHTS: dict[str, float] = {
 }
 
 
-def _check_weights(weights: Mapping[str, float]) -> dict[str, float]:
-    unknown = sorted(set(weights) - set(CRITERIA))
+def _check_weights(weights: Mapping[str, float], *, known: set[str]) -> dict[str, float]:
+    unknown = sorted(set(weights) - known)
     if unknown:
         msg = f"unknown criterion weight(s) {unknown}; known criteria: {sorted(CRITERIA)}"
         raise ConfigError(msg)
@@ -99,6 +99,7 @@ def score_parcels(
     eligible: pd.Series,
     parcel_id: pd.Series,
     weights: Mapping[str, float] = DEFAULT_WEIGHTS,
+    penalties: Mapping[str, float] | None = None,
 ) -> pd.DataFrame:
     """Score and rank parcels.
 
@@ -111,7 +112,12 @@ def score_parcels(
     parcel_id
         Parcel ids, used to break ties deterministically.
     weights
-        Criterion name -> weight (normalised to sum to 1).
+        Criterion name -> weight.
+    penalties
+        Soft-rule penalty column (``penalty_<rule>``, 0-1 from
+        :func:`siting.constraints.apply_constraints`) -> the rule's weight. A penalty enters
+        as ``1 - penalty`` (no min-max scaling: 0 penalty is full marks). All weights together
+        are normalised to sum to 1.
 
     Returns
     -------
@@ -126,12 +132,23 @@ def score_parcels(
     InputDataError
         If a weighted criterion column is missing.
     """
-    w = _check_weights(weights)
+    pen = dict(penalties or {})
+    bad = [k for k in pen if not k.startswith("penalty_")]
+    if bad:
+        msg = f"penalty columns must be named penalty_<rule>, got {bad}"
+        raise ConfigError(msg)
+    w = _check_weights({**weights, **pen}, known=set(CRITERIA) | set(pen))
     require_columns(criteria, "criteria", list(w))
     ok = eligible.to_numpy(dtype=bool)
     out = pd.DataFrame(index=criteria.index)
     score = np.zeros(len(criteria))
     for name, weight in w.items():
+        if name in pen:
+            norm = np.where(ok, 1.0 - criteria[name].to_numpy(dtype=float), np.nan)
+            out[f"norm_{name}"] = norm
+            out[f"contrib_{name}"] = norm * weight * 100.0
+            score = score + np.nan_to_num(norm) * weight * 100.0
+            continue
         crit = CRITERIA[name]
         values = np.minimum(criteria[name].to_numpy(dtype=float), crit.cap)
         norm = np.full(len(values), np.nan)

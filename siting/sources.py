@@ -24,6 +24,7 @@ __all__ = [
     "AMENITIES",
     "LAYER_COLUMNS",
     "LAYER_NAMES",
+    "SITE_TAGS",
     "layers_from_gpkg",
     "layers_from_osm",
     "layers_to_gpkg",
@@ -45,6 +46,15 @@ LAYER_COLUMNS: dict[str, list[str]] = {
     "amenities": ["id", "osm_type", "amenity", "name", "fuel_tags"],
     "power": ["id", "power", "voltage", "name"],
     "pipelines": ["id", "substance", "pipeline_type", "location", "name"],
+    "sites": ["id", "osm_type", "category", "name", "content", "speciality"],
+}
+
+#: Tags read into the ``sites`` layer: point or area hazards other than fuel stations.
+SITE_TAGS: dict[str, list[str]] = {
+    "power": ["substation"],
+    "man_made": ["wastewater_plant", "storage_tank"],
+    "amenity": ["waste_transfer_station", "marketplace", "hospital"],
+    "shop": ["mall", "department_store", "wholesale"],
 }
 LAYER_NAMES = tuple(LAYER_COLUMNS)
 
@@ -97,6 +107,25 @@ def _select(
         crs=frame.crs or _WGS84,
     )
     return out[out.geometry.notna() & ~out.geometry.is_empty].reset_index(drop=True)
+
+
+def _sites(sites: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
+    """Label each site with the first matching ``key=value`` of :data:`SITE_TAGS`."""
+    if sites is None or len(sites) == 0:
+        return _empty("sites")
+    tags = _tags(sites)
+    category = pd.Series(None, index=sites.index, dtype=object)
+    for key, values in SITE_TAGS.items():
+        value = _tag(sites, tags, key)
+        hit = category.isna() & value.isin(values)
+        category[hit] = key + "=" + value[hit]
+    content = _tag(sites, tags, "content").fillna(_tag(sites, tags, "substance"))
+    return _select(
+        sites[category.notna()], "sites", category=category[category.notna()],
+        content=content[category.notna()],
+        speciality=_tag(sites, tags, "healthcare:speciality")[category.notna()],
+        name=_tag(sites, tags, "name")[category.notna()],
+    )  # fmt: skip
 
 
 def layers_from_osm(
@@ -161,6 +190,13 @@ def layers_from_osm(
                 keep_nodes=False,
                 keep_relations=False,
             )
+            sites = osm.get_data_by_custom_criteria(
+                custom_filter=SITE_TAGS,
+                filter_type="keep",
+                keep_nodes=True,
+                keep_ways=True,
+                keep_relations=True,
+            )
     except Exception as err:  # pyrosm raises protobuf, zlib, Key/Value errors on corrupt files
         msg = f"could not read OSM data from {path} (corrupt or truncated?): {err}"
         raise DataSourceError(msg) from err
@@ -216,6 +252,7 @@ def layers_from_osm(
         )
     else:
         layers["pipelines"] = _empty("pipelines")
+    layers["sites"] = _sites(sites)
     for name, layer in layers.items():
         for col in ("id", "u", "v"):
             if col in layer.columns and len(layer):

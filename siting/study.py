@@ -17,7 +17,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from siting import access, constraints, demand, hazards, parcels, scoring, selection
+from siting import access, capacity, constraints, demand, hazards, parcels, scoring, selection
 from siting.crs import metric_crs
 from siting.rulebook import Rulebook, default_rulebook
 
@@ -50,6 +50,8 @@ class StudyResult:
         Walking catchment polygon of each selected site.
     facilities
         Existing childcare and public resources (``amenity``, ``name``).
+    compliance
+        One row per parcel and tested rule (:func:`siting.constraints.compliance_table`).
     summary
         The ``summary.json`` content.
     """
@@ -62,7 +64,21 @@ class StudyResult:
     catchments: gpd.GeoDataFrame
     facilities: gpd.GeoDataFrame
     rulebook: Rulebook
+    compliance: pd.DataFrame = field(default_factory=pd.DataFrame)
     summary: dict[str, Any] = field(default_factory=dict)
+
+    def card(self, parcel_id: str) -> pd.DataFrame:
+        """Compliance card of one parcel: every tested rule, measured value, threshold, result.
+
+        Raises
+        ------
+        KeyError
+            If there is no such parcel.
+        """
+        rows = self.compliance[self.compliance["parcel_id"] == str(parcel_id)]
+        if rows.empty:
+            raise KeyError(parcel_id)
+        return rows.drop(columns="parcel_id").reset_index(drop=True)
 
     def explore(self, *, lang: str = "zh", basemap: str = "osm") -> Any:
         """Folium map of the result (displays inline in Jupyter)."""
@@ -86,10 +102,8 @@ class _Timer:
         log.info("%s: %.2f s", name, self.seconds[name])
 
 
-def _capacity_slots(area_m2: np.ndarray, m2_per_child: float) -> np.ndarray:
-    """Slots a new facility on the parcel could offer (assumption: see the README)."""
-    usable = np.minimum(area_m2 * 0.6, 1600.0)
-    return np.floor(usable / m2_per_child).astype(int)
+#: Usable floor area of a new facility as a share of the buildable parcel area (assumption).
+FLOOR_AREA_RATIO = 0.6
 
 
 def run_study(
@@ -143,7 +157,9 @@ def run_study(
         cand["area_m2"] = cand.area
     with timer.stage("constraints"):
         cons = constraints.apply_constraints(cand, haz, rb)
+        compliance = constraints.compliance_table(cons, cand["parcel_id"], rb)
         zones = constraints.setback_zones(haz, rb)
+        cons["buildable_m2"] = constraints.buildable_area(cand, zones)
     with timer.stage("demand"):
         homes = demand.demand_from_buildings(
             lay["buildings"], lay["landuse"], under3_share=rb.param("under3_share")
@@ -171,13 +187,24 @@ def run_study(
         margins = cons[[c for c in cons.columns if c.startswith("margin_")]]
         crit["hazard_margin_m"] = margins.min(axis=1) if margins.shape[1] else np.inf
         crit["area_m2"] = cand["area_m2"]
+        penalties = {
+            f"penalty_{constraints.rule_key(r)}": float(r.weight or 0.0)
+            for r in rb.active_rules
+            if r.has_soft_band
+        }
     with timer.stage("scoring"):
         scored = scoring.score_parcels(
-            crit, eligible=cons["eligible"], parcel_id=cand["parcel_id"], weights=weights
+            pd.concat([crit, cons[list(penalties)]], axis=1),
+            eligible=cons["eligible"],
+            parcel_id=cand["parcel_id"],
+            weights=weights,
+            penalties=penalties,
         )
         out = pd.concat([cand, cons, crit.drop(columns="area_m2"), scored], axis=1)
-        out["capacity_slots"] = _capacity_slots(
-            cand["area_m2"].to_numpy(), rb.param("m2_per_child")
+        out["capacity_slots"] = capacity.slots_from_area(
+            FLOOR_AREA_RATIO * cons["buildable_m2"].to_numpy(),
+            m2_per_child=rb.param("m2_per_child"),
+            class_sizes=rb.parameters["class_sizes"].values,
         )
         candidates = gpd.GeoDataFrame(out, geometry="geometry", crs=crs)
     with timer.stage("selection"):
@@ -215,9 +242,16 @@ def run_study(
         covered_after[within[row].indices] = True
     residents = float(homes["residents"].sum())
     new_slots = int(sel["planned_slots"].sum())
+    failing = candidates["excluded_by"].str.split(";")
     excluded_counts = {
-        r.id: int(candidates["excluded_by"].str.split(";").map(lambda ids, r=r: r.id in ids).sum())
-        for r in rb.rules
+        r.id: int(failing.map(lambda ids, r=r: r.id in ids).sum())
+        for r in rb.active_rules
+        if r.hard
+    }
+    penalised_counts = {
+        r.id: int((candidates[f"penalty_{constraints.rule_key(r)}"] > 0).sum())
+        for r in rb.active_rules
+        if r.has_soft_band
     }
     cov_target = rb.param("coverage_target")
     slots_target = rb.param("target_slots_per_1000")
@@ -238,6 +272,8 @@ def run_study(
             "residential_buildings": len(homes),
         },
         "excluded_by_rule": excluded_counts,
+        "penalised_by_rule": penalised_counts,
+        "screening_m": cons.attrs.get("screening_m", {}),
         "demand": {
             "residents_estimate": round(residents, 1),
             "under3_estimate": round(total_u3, 1),
@@ -278,6 +314,7 @@ def run_study(
         demand=homes,
         catchments=catch,
         facilities=facilities,
+        compliance=compliance,
         rulebook=rb,
         summary=summary,
     )
