@@ -49,7 +49,7 @@ def applies_to(rule: Rule, hazards: gpd.GeoDataFrame) -> np.ndarray:
     if rule.subtypes is not None:
         wanted = set(rule.subtypes)
         subs = hazards["subtypes"].fillna("").astype(str).str.split(";")
-        mask &= subs.map(lambda s: bool(wanted.intersection(s))).to_numpy()
+        mask &= subs.map(lambda s: bool(wanted.intersection(s))).to_numpy(dtype=bool)
     if rule.min_kv is not None:
         is_power = hazards["hazard_class"].isin(["power_line", "power_cable"]).to_numpy()
         kv = hazards["voltage_kv"].to_numpy(dtype=float)
@@ -136,32 +136,44 @@ def apply_constraints(
                  for c in classes}  # fmt: skip
     used = np.isin(hz_class, classes)
     radius = np.array([screening.get(c, 0.0) for c in hz_class])
+    # Margins (distance - threshold) are exact for every parcel with a feature within the
+    # screening radius R if the search reaches R + (largest - smallest threshold) of the class.
+    spread = dict.fromkeys(classes, 0.0)
+    for r in rules:
+        lim = limits[r.id]
+        for c in r.hazard_classes:
+            vals = lim[(hz_class == c) & ~np.isnan(lim)]
+            if len(vals):
+                spread[c] = max(spread[c], float(vals.max() - vals.min()))
+    search = radius + np.array([spread.get(c, 0.0) for c in hz_class])
 
     pgeoms = parcels.geometry.to_numpy()
     hgeoms = hz.geometry.to_numpy()
     if used.any() and n:
         tree = shapely.STRtree(pgeoms)
         h_sel = np.flatnonzero(used)
-        h_idx, p_idx = tree.query(hgeoms[h_sel], predicate="dwithin", distance=radius[h_sel])
+        h_idx, p_idx = tree.query(hgeoms[h_sel], predicate="dwithin", distance=search[h_sel])
         h_idx = h_sel[h_idx]
         d = shapely.distance(pgeoms[p_idx], hgeoms[h_idx])
     else:
         h_idx = p_idx = np.zeros(0, dtype=int)
         d = np.zeros(0)
 
+    within = d <= radius[h_idx]  # pairs inside the screening radius
     cols: dict[str, np.ndarray] = {}
     for c in classes:
-        sel = hz_class[h_idx] == c
+        sel = (hz_class[h_idx] == c) & within
         cols[f"dist_{c}_m"] = _group_min(p_idx[sel], d[sel], n)
     fails: list[tuple[str, np.ndarray]] = []
     for r in rules:
         key = rule_key(r)
         sel = masks[r.id][h_idx]
-        pp, dd = p_idx[sel], d[sel]
-        dist = _group_min(pp, dd, n)
+        near = sel & within
+        dist = _group_min(p_idx[near], d[near], n)
         cols[f"dist_{key}_m"] = dist
         if r.kind == "setback":
-            margin = _group_min(pp, dd - limits[r.id][h_idx[sel]], n)
+            margin = _group_min(p_idx[sel], d[sel] - limits[r.id][h_idx[sel]], n)
+            margin[np.isinf(dist)] = np.inf  # nothing within the screening radius
             cols[f"margin_{key}_m"] = margin
             fail = margin < 0
         elif r.kind == "adjacent":

@@ -161,7 +161,9 @@ def hazards_from_layers(layers: dict[str, gpd.GeoDataFrame]) -> gpd.GeoDataFrame
 
     am = layers["amenities"]
     fuel = am[am["amenity"] == "fuel"]
-    parts.append(_frame("fuel_station", fuel, subtypes=fuel["fuel_tags"].map(_fuel_subtypes)))
+    parts.append(
+        _frame("fuel_station", fuel, subtypes=fuel["fuel_tags"].map(_fuel_subtypes).to_numpy())
+    )
 
     pipes = layers["pipelines"]
     substance = pipes["substance"].fillna(pipes["pipeline_type"])

@@ -205,6 +205,7 @@ def run_study(
             FLOOR_AREA_RATIO * cons["buildable_m2"].to_numpy(),
             m2_per_child=rb.param("m2_per_child"),
             class_sizes=rb.parameters["class_sizes"].values,
+            max_classes=int(rb.param("max_classes")),
         )
         candidates = gpd.GeoDataFrame(out, geometry="geometry", crs=crs)
     with timer.stage("selection"):

@@ -10,7 +10,15 @@ from pathlib import Path
 import pytest
 
 from siting import ConfigError, DataSourceError, SitingError
-from siting.rulebook import HAZARD_CLASSES, Rulebook, default_rulebook, load_rulebook
+from siting.rulebook import (
+    CONFIDENCE_LABELS,
+    HAZARD_CLASSES,
+    KINDS,
+    Rulebook,
+    default_rulebook,
+    load_rulebook,
+    overlay_rulebook,
+)
 
 VALID = """
 [rulebook]
@@ -25,6 +33,8 @@ hazard_class = "fuel_station"
 kind = "setback"
 dist_m = 30
 hard = false
+soft_dist_m = 60
+weight = 0.2
 en = "Fixed setback"
 source = "test source"
 
@@ -61,13 +71,84 @@ def test_default_rulebook_has_cited_rules() -> None:
     assert isinstance(book, Rulebook)
     assert book.id == "fuxin-2020"
     ids = [r.id for r in book.rules]
-    assert {"GAS-10", "PIPE-01", "PWR-09", "PWR-04", "SITE-01"} <= set(ids)
+    assert {"GAS-10", "PIPE-01", "PIPE-10", "PWR-09", "PWR-04", "SITE-01"} <= set(ids)
     assert len(ids) == len(set(ids))
     for rule in book.rules:
         assert rule.source.strip(), f"rule {rule.id} has no source"
+        assert rule.clause.strip(), f"rule {rule.id} has no clause"
+        assert rule.confidence in CONFIDENCE_LABELS, rule.id
         assert rule.zh.strip()
         assert rule.en.strip()
+        assert rule.kind in KINDS
         assert set(rule.hazard_classes) <= set(HAZARD_CLASSES)
+        assert rule.enabled
+        if rule.kind == "info":
+            assert rule.value.strip(), rule.id
+            assert rule.hazard_classes == ()
+        else:
+            assert rule.hazard_classes, rule.id
+
+
+# Ids of the research notes the default profile must cover.
+RULE_IDS = (
+    [f"SITE-{i:02d}" for i in range(1, 11)]
+    + [f"GAS-{i:02d}" for i in range(1, 11)]
+    + [f"PIPE-{i:02d}" for i in range(1, 11)]
+    + [f"PWR-{i:02d}" for i in range(1, 10)]
+    + [f"POL-{i:02d}" for i in range(1, 8)]
+    + ["BLDG-06", "BLDG-10"]
+)
+#: ids that a parameter's `id` or text may name
+PARAMETER_IDS = ["CIRC-03", "CIRC-05", "CIRC-07", "DEM-01", "DEM-02", "DEM-05", "DEM-07"]
+
+
+@pytest.mark.parametrize(
+    "rule_id",
+    [
+        *RULE_IDS,
+        "BLDG-07",
+    ],
+)  # fmt: skip
+def test_default_rulebook_covers_rule_id(rule_id: str) -> None:
+    book = default_rulebook()
+    rules = [r for r in book.rules if r.id == rule_id]
+    params = [p for p in book.parameters.values() if p.id == rule_id]
+    assert len(rules) <= 1 and len(rules) + len(params) >= 1, (
+        f"{rule_id}: {len(rules)} rules, {len(params)} params"
+    )
+    item = (rules or params)[0]
+    assert item.source.strip() and item.clause.strip(), rule_id
+    assert item.confidence in CONFIDENCE_LABELS, rule_id
+    assert item.zh.strip() and item.en.strip(), rule_id
+
+
+@pytest.mark.parametrize("rule_id", PARAMETER_IDS)
+def test_default_parameters_cite_rule_id(rule_id: str) -> None:
+    book = default_rulebook()
+    citing = [
+        p
+        for p in book.parameters.values()
+        if p.id == rule_id or rule_id in " ".join((p.zh, p.en, p.source, p.clause))
+    ]
+    assert citing, rule_id
+    for p in citing:
+        assert p.source.strip() and p.clause.strip(), rule_id
+        assert p.confidence in CONFIDENCE_LABELS, rule_id
+        assert p.zh.strip() and p.en.strip(), rule_id
+
+
+def test_default_parameters_are_cited() -> None:
+    book = default_rulebook()
+    for name in ("walk_m", "walk_speed_m_per_min", "under3_share", "m2_per_child",
+                 "class_sizes", "target_slots_per_1000", "coverage_target",
+                 "new_area_slots_per_1000"):  # fmt: skip
+        p = book.parameters[name]
+        assert p.id, name
+        assert p.source.strip() and p.clause.strip(), name
+        assert p.confidence in CONFIDENCE_LABELS, name
+        assert p.zh.strip() and p.en.strip(), name
+    assert book.parameters["class_sizes"].values == (10.0, 15.0, 20.0)
+    assert book.parameters["class_sizes"].value is None
 
 
 def test_default_fixed_setbacks() -> None:
@@ -80,6 +161,15 @@ def test_default_fixed_setbacks() -> None:
     pipe = book.rule("PIPE-01")
     assert pipe.hazard_classes == ("pipeline",)
     assert pipe.setback_m() == 5.0
+    pipe10 = book.rule("PIPE-10")
+    assert pipe10.hazard_classes == ("pipeline",)
+    assert pipe10.subtypes == ("gas", "oil", "unknown")
+    assert pipe10.setback_m() == 50.0
+    assert (pipe10.soft_dist_m, pipe10.weight) == (200.0, 0.05)
+    assert gas.subtypes is None
+    assert (gas.soft_dist_m, gas.weight) == (100.0, 0.05)
+    assert book.rule("GAS-06").subtypes == ("lpg",)
+    assert book.rule("GAS-06").setback_m() == 100.0
     cable = book.rule("PWR-04")
     assert cable.hazard_classes == ("power_cable",)
     assert cable.setback_m() == 0.75
@@ -91,12 +181,40 @@ def test_default_no_cross_rule() -> None:
     assert set(site.hazard_classes) == {"power_line", "pipeline"}
     assert site.setback_m() == 0.0
     assert site.setback_m(500.0) == 0.0
+    assert site.min_kv == 1.0
+
+
+def test_default_soft_only_and_adjacent_rules() -> None:
+    book = default_rulebook()
+    for rule_id, cls, band in (("POL-06", "industrial", 100.0), ("PWR-08", "substation", 50.0)):
+        rule = book.rule(rule_id)
+        assert rule.hazard_classes == (cls,)
+        assert rule.hard is False
+        assert rule.has_soft_band
+        assert (rule.soft_dist_m, rule.weight) == (band, 0.05)
+        assert "penalty" in rule.threshold_text()
+    venue = book.rule("SITE-04")
+    assert (venue.kind, venue.hazard_classes, venue.dist_m) == ("adjacent", ("crowded_venue",), 0)
+    assert venue.has_soft_band
+    hospital = book.rule("POL-02")
+    assert (hospital.kind, hospital.subtypes, hospital.has_soft_band) == (
+        "adjacent", ("general",), False,
+    )  # fmt: skip
 
 
 def test_rules_for_and_unknown_rule() -> None:
     book = default_rulebook()
-    assert {r.id for r in book.rules_for("pipeline")} == {"PIPE-01", "SITE-01"}
-    assert {r.id for r in book.rules_for("fuel_station")} == {"GAS-10"}
+    assert {r.id for r in book.rules_for("pipeline")} == {"PIPE-01", "PIPE-10", "SITE-01"}
+    assert {r.id for r in book.rules_for("fuel_station")} == {
+        "GAS-03", "GAS-06", "GAS-07", "GAS-08", "GAS-09", "GAS-10",
+    }  # fmt: skip
+    assert {r.id for r in book.rules_for("power_line")} == {"SITE-01", "PWR-01", "PWR-09"}
+    assert {r.id for r in book.rules_for("hospital")} == {"POL-01", "POL-02"}
+    assert {r.id for r in book.rules_for("industrial")} == {"POL-06"}
+    assert book.rules_for("geohazard") == (book.rule("SITE-02"),)
+    # info rules are cited but never tested
+    assert book.rule("GAS-05").kind == "info"
+    assert book.rule("GAS-05") not in book.active_rules
     assert book.rules_for("no_such_class") == ()
     with pytest.raises(KeyError):
         book.rule("NOPE-99")
@@ -203,6 +321,8 @@ def test_load_valid_rulebook(tmp_path: Path) -> None:
     assert fix.dist_m == 30.0
     assert isinstance(fix.dist_m, float)
     assert fix.hard is False
+    assert (fix.soft_dist_m, fix.weight) == (60.0, 0.2)
+    assert fix.has_soft_band
     assert fix.source == "test source"
     kv = book.rule("KV-1")
     assert kv.kind == "setback"  # the default kind
@@ -327,6 +447,47 @@ def test_rulebook_id_defaults_to_file_stem(tmp_path: Path) -> None:
             id="string-parameter",
         ),
         pytest.param(
+            RULE_HEAD + 'hazard_class = "pipeline"\ndist_m = 5\nsoft_dist_m = 50\n',
+            ["R-1", "needs a positive `weight`"],
+            id="soft-band-without-weight",
+        ),
+        pytest.param(
+            RULE_HEAD + 'hazard_class = "industrial"\ndist_m = 0\nhard = false\n'
+            "soft_dist_m = 100\n",
+            ["R-1", "needs a positive `weight`"],
+            id="soft-only-without-weight",
+        ),
+        pytest.param(
+            RULE_HEAD + 'hazard_class = "industrial"\ndist_m = 0\nhard = false\nweight = 0.1\n',
+            ["R-1", "needs `soft_dist_m`"],
+            id="soft-only-without-band",
+        ),
+        pytest.param(
+            RULE_HEAD + 'hazard_class = "pipeline"\ndist_m = 5\nsoft_dist_m = 50\nweight = 0\n',
+            ["R-1", "needs a positive `weight`"],
+            id="zero-weight",
+        ),
+        pytest.param(
+            RULE_HEAD + 'hazard_class = "pipeline"\ndist_m = 5\nconfidence = "sure"\n',
+            ["R-1", "confidence must be one of", "'sure'"],
+            id="bad-confidence",
+        ),
+        pytest.param(
+            RULE_HEAD + 'hazard_class = "power_line"\ndist_m = 5\nmin_kv = -1\n',
+            ["R-1", "min_kv", "must not be negative"],
+            id="negative-min-kv",
+        ),
+        pytest.param(
+            RULE_HEAD + 'hazard_class = "fuel_station"\ndist_m = 5\nsubtypes = [1]\n',
+            ["R-1", "subtypes"],
+            id="subtypes-not-names",
+        ),
+        pytest.param(
+            RULE_HEAD + 'hazard_class = "pipeline"\ndist_m = 5\nzh = 5\n',
+            ["R-1", "zh must be text"],
+            id="text-not-a-string",
+        ),
+        pytest.param(
             '[parameters.walk_m]\nunit = "m"\n',
             ["walk_m", "must be a number", "None"],
             id="parameter-without-value",
@@ -424,3 +585,208 @@ def test_wrongly_shaped_values_are_config_errors(
 def test_more_invalid_rulebooks(tmp_path: Path, text: str, words: str) -> None:
     with pytest.raises(ConfigError, match=words):
         load_rulebook(write(tmp_path, text))
+
+
+def test_info_rule_needs_no_class_or_distance(tmp_path: Path) -> None:
+    book = load_rulebook(write(tmp_path, RULE_HEAD + 'kind = "info"\nvalue = "qualitative"\n'))
+    rule = book.rule("R-1")
+    assert rule.kind == "info"
+    assert rule.hazard_classes == ()
+    assert book.active_rules == ()
+    assert rule.threshold_text() == "qualitative"
+
+
+def test_disabled_rule_is_kept_but_not_active(tmp_path: Path) -> None:
+    book = load_rulebook(
+        write(tmp_path, RULE_HEAD + 'hazard_class = "pipeline"\ndist_m = 5\nenabled = false\n')
+    )
+    assert book.rule("R-1").enabled is False
+    assert book.active_rules == ()
+    assert book.rules_for("pipeline") == ()
+
+
+# --- overlay_rulebook (user files layered on the default) -----------------------------
+
+
+def overlay(tmp_path: Path, text: str, name: str = "local.toml") -> Rulebook:
+    return overlay_rulebook(default_rulebook(), write(tmp_path, text, name))
+
+
+def test_overlay_changes_only_the_keys_given(tmp_path: Path) -> None:
+    base = default_rulebook()
+    book = overlay(tmp_path, '[[rules]]\nid = "GAS-10"\ndist_m = 60\n')
+    assert book.id == "fuxin-2020+local"
+    assert book.version == base.version
+    gas = book.rule("GAS-10")
+    assert gas.setback_m() == 60.0
+    assert dataclasses.replace(gas, dist_m=50.0) == base.rule("GAS-10")
+    assert [r.id for r in book.rules] == [r.id for r in base.rules]
+    for old, new in zip(base.rules, book.rules, strict=True):
+        if old.id != "GAS-10":
+            assert old == new
+    assert dict(book.parameters) == dict(base.parameters)
+    assert base == default_rulebook()  # the base is unchanged
+    assert base.rule("GAS-10").dist_m == 50.0
+
+
+def test_overlay_head_names_the_result(tmp_path: Path) -> None:
+    book = overlay(tmp_path, '[rulebook]\nid = "county"\nversion = "9"\n[[rules]]\nid = "PWR-04"\n')
+    assert (book.id, book.version) == ("fuxin-2020+county", "9")
+    assert book.rule("PWR-04") == default_rulebook().rule("PWR-04")
+
+
+def test_overlay_adds_a_complete_local_rule(tmp_path: Path) -> None:
+    book = overlay(
+        tmp_path,
+        '[[rules]]\nid = "LOC-1"\nkind = "setback"\nhazard_class = "landfill"\n'
+        'dist_m = 800\nsoft_dist_m = 1500\nweight = 0.1\nzh = "填埋场"\nen = "landfill"\n'
+        'source = "county rule"\nclause = "4"\nconfidence = "verified in text"\n',
+    )
+    rule = book.rule("LOC-1")
+    assert rule.setback_m() == 800.0
+    assert (rule.soft_dist_m, rule.weight, rule.clause) == (1500.0, 0.1, "4")
+    assert book.rules[-1] is rule
+    assert book.rules[:-1] == default_rulebook().rules
+    assert book.rules_for("landfill") == (book.rule("POL-04"), rule)
+
+
+def test_overlay_switches_a_rule_off(tmp_path: Path) -> None:
+    book = overlay(tmp_path, '[[rules]]\nid = "PIPE-10"\nenabled = false\n')
+    assert book.rule("PIPE-10").enabled is False
+    assert book.rule("PIPE-10").dist_m == 50.0  # kept for the record
+    assert "PIPE-10" not in {r.id for r in book.active_rules}
+    assert {r.id for r in book.rules_for("pipeline")} == {"PIPE-01", "SITE-01"}
+    assert default_rulebook().rule("PIPE-10").enabled is True
+
+
+def test_overlay_replaces_a_voltage_table_by_a_distance(tmp_path: Path) -> None:
+    book = overlay(tmp_path, '[[rules]]\nid = "PWR-09"\ndist_m = 40\n')
+    rule = book.rule("PWR-09")
+    assert rule.dist_by_kv == ()
+    assert rule.setback_m(10.0) == 40.0
+    book = overlay(tmp_path, '[[rules]]\nid = "GAS-10"\ndist_by_kv = [[1.0, 7.0]]\n', "t.toml")
+    assert book.rule("GAS-10").dist_m is None
+    assert book.rule("GAS-10").setback_m(0.5) == 7.0
+
+
+def test_overlay_changes_parameters(tmp_path: Path) -> None:
+    base = default_rulebook()
+    book = overlay(
+        tmp_path,
+        "[parameters.walk_m]\nvalue = 500\n"
+        "[parameters.class_sizes]\nvalues = [12, 18]\n"
+        '[parameters.local_extra]\nvalue = 2\nsource = "me"\n',
+    )
+    assert book.param("walk_m") == 500.0
+    walk = book.parameters["walk_m"]
+    assert (walk.id, walk.unit, walk.source) == (
+        base.parameters["walk_m"].id, "m", base.parameters["walk_m"].source,
+    )  # fmt: skip
+    assert book.parameters["class_sizes"].values == (12.0, 18.0)
+    assert book.param("local_extra") == 2.0
+    assert book.param("under3_share") == base.param("under3_share")
+    assert book.rules == base.rules
+    assert base == default_rulebook()
+    assert base.param("walk_m") == 300.0
+
+
+@pytest.mark.parametrize(
+    ("body", "rule_id", "fragments"),
+    [
+        pytest.param(
+            '[[rules]]\nid = "GAS-10"\ndistance = 60\n', "GAS-10", ["unknown key", "distance"],
+            id="unknown-key-existing-rule",
+        ),
+        pytest.param(
+            '[[rules]]\nid = "LOC-1"\nhazard_class = "pipeline"\ndist_m = 5\nwidth = 3\n',
+            "LOC-1", ["unknown key", "width"], id="unknown-key-new-rule",
+        ),
+        pytest.param(
+            '[[rules]]\nid = "GAS-10"\nhazard_class = "gas_tank"\n', "GAS-10",
+            ["unknown hazard_class", "gas_tank"], id="unknown-class-existing-rule",
+        ),
+        pytest.param(
+            '[[rules]]\nid = "LOC-1"\nhazard_class = "volcano"\ndist_m = 5\n', "LOC-1",
+            ["unknown hazard_class", "volcano"], id="unknown-class-new-rule",
+        ),
+        pytest.param(
+            '[[rules]]\nid = "GAS-10"\ndist_m = -60\n', "GAS-10",
+            ["dist_m", "must not be negative"], id="negative-distance",
+        ),
+        pytest.param(
+            '[[rules]]\nid = "GAS-10"\ndist_m = "60 m"\n', "GAS-10",
+            ["dist_m", "must be a number"], id="non-numeric-distance",
+        ),
+        pytest.param(
+            '[[rules]]\nid = "LOC-1"\nhazard_class = "pipeline"\ndist_m = "far"\n', "LOC-1",
+            ["dist_m", "must be a number"], id="non-numeric-distance-new-rule",
+        ),
+        pytest.param(
+            '[[rules]]\nid = "PWR-09"\ndist_by_kv = [[10.0, -1.0]]\n', "PWR-09",
+            ["must not be negative"], id="negative-table-distance",
+        ),
+        pytest.param(
+            '[[rules]]\nid = "GAS-10"\ndist_m = 60\n[[rules]]\nid = "GAS-10"\ndist_m = 70\n',
+            "GAS-10", ["duplicate rule id"], id="duplicate-id",
+        ),
+        pytest.param(
+            '[[rules]]\nid = "LOC-1"\nhazard_class = "pipeline"\ndist_m = 5\n'
+            '[[rules]]\nid = "LOC-1"\nhazard_class = "pipeline"\ndist_m = 6\n',
+            "LOC-1", ["duplicate rule id"], id="duplicate-new-id",
+        ),
+        pytest.param(
+            '[[rules]]\nid = "GAS-03"\nsoft_dist_m = 80\n', "GAS-03",
+            ["needs a positive `weight`"], id="soft-band-without-weight",
+        ),
+        pytest.param(
+            '[[rules]]\nid = "LOC-1"\nhazard_class = "industrial"\ndist_m = 0\n'
+            "hard = false\nsoft_dist_m = 100\n",
+            "LOC-1", ["needs a positive `weight`"], id="soft-rule-without-weight",
+        ),
+        pytest.param(
+            '[[rules]]\nid = "GAS-10"\nweight = 0\n', "GAS-10",
+            ["needs a positive `weight`"], id="zero-weight",
+        ),
+        pytest.param(
+            '[[rules]]\nid = "GAS-10"\nconfidence = "certain"\n', "GAS-10",
+            ["confidence must be one of"], id="bad-confidence",
+        ),
+    ],
+)  # fmt: skip
+def test_bad_overlay_files(tmp_path: Path, body: str, rule_id: str, fragments: list[str]) -> None:
+    path = write(tmp_path, body, "county-rules.toml")
+    with pytest.raises(ConfigError) as info:
+        overlay_rulebook(default_rulebook(), path)
+    message = str(info.value)
+    assert str(path) in message, message
+    assert rule_id in message, message
+    for fragment in fragments:
+        assert fragment in message, f"{fragment!r} not in {message!r}"
+    assert default_rulebook().rule("GAS-10").dist_m == 50.0
+
+
+@pytest.mark.parametrize(
+    ("body", "fragments"),
+    [
+        ("[parameters.walk_m]\nvalue = -300\n", ["walk_m", "must not be negative"]),
+        ('[parameters.walk_m]\nvalue = "300"\n', ["walk_m", "must be a number"]),
+        ("[parameters.walk_m]\nunits = 1\n", ["walk_m", "unknown key", "units"]),
+        ("[parameters]\nwalk_m = 500\n", ["walk_m", "parameters must be tables"]),
+        ('[rulebook]\nauthor = "me"\n', ["unknown key", "author"]),
+        ("[extras]\nx = 1\n", ["unknown table", "extras"]),
+    ],
+)
+def test_bad_overlay_parameters(tmp_path: Path, body: str, fragments: list[str]) -> None:
+    path = write(tmp_path, body, "county-rules.toml")
+    with pytest.raises(ConfigError) as info:
+        overlay_rulebook(default_rulebook(), path)
+    assert str(path) in str(info.value)
+    for fragment in fragments:
+        assert fragment in str(info.value), f"{fragment!r} not in {info.value}"
+
+
+def test_overlay_missing_or_broken_file(tmp_path: Path) -> None:
+    with pytest.raises(DataSourceError, match="rulebook not found"):
+        overlay_rulebook(default_rulebook(), tmp_path / "none.toml")
+    with pytest.raises(DataSourceError, match="not valid UTF-8 TOML"):
+        overlay_rulebook(default_rulebook(), write(tmp_path, "[[rules]\n"))

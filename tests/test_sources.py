@@ -21,6 +21,7 @@ from siting.sources import (
     AMENITIES,
     LAYER_COLUMNS,
     LAYER_NAMES,
+    SITE_TAGS,
     layers_from_gpkg,
     layers_from_osm,
     layers_to_gpkg,
@@ -28,6 +29,13 @@ from siting.sources import (
 )
 
 EXTRACTS = ["karhula", "helsinki"]
+#: Tags of the `sites` layer, written out (checked against SITE_TAGS below).
+SITES_FILTER = {
+    "power": ["substation"],
+    "man_made": ["wastewater_plant", "storage_tank"],
+    "amenity": ["waste_transfer_station", "marketplace", "hospital"],
+    "shop": ["mall", "department_store", "wholesale"],
+}
 
 
 def _count(frame: pd.DataFrame | None) -> int:
@@ -72,6 +80,13 @@ def case(request: pytest.FixtureRequest) -> dict[str, Any]:
             filter_type="keep",
             keep_nodes=False,
             keep_relations=False,
+        ),
+        "sites": osm.get_data_by_custom_criteria(
+            custom_filter=SITES_FILTER,
+            filter_type="keep",
+            keep_nodes=True,
+            keep_ways=True,
+            keep_relations=True,
         ),
     }
     return {
@@ -129,6 +144,44 @@ def test_levels_from_building_levels_tag(case: dict[str, Any]) -> None:
 
 def test_amenity_values_are_the_selected_ones(case: dict[str, Any]) -> None:
     assert set(case["layers"]["amenities"]["amenity"]) <= set(AMENITIES)
+
+
+def test_site_tags() -> None:
+    assert SITE_TAGS == SITES_FILTER
+
+
+def test_sites_category_from_raw_tags(case: dict[str, Any]) -> None:
+    """Each site's category is the first `key=value` of the filter its raw tags match."""
+    raw = case["raw"]["sites"]
+    layer = case["layers"]["sites"]
+    if raw is None:
+        assert len(layer) == 0
+        return
+    expected = {}
+    columns = {k: _tag_values(raw, k) for k in SITES_FILTER}
+    for i, (osm_id, osm_type) in enumerate(zip(raw["id"], raw["osm_type"], strict=True)):
+        hits = [f"{k}={columns[k][i]}" for k, vals in SITES_FILTER.items() if columns[k][i] in vals]
+        assert hits, osm_id
+        expected[(int(osm_id), osm_type)] = hits[0]
+    got = {
+        (int(i), t): c
+        for i, t, c in zip(layer["id"], layer["osm_type"], layer["category"], strict=True)
+    }
+    assert got == expected
+    assert set(layer.geom_type) <= {"Point", "Polygon", "MultiPolygon"}
+
+
+def test_helsinki_sites(helsinki_layers: dict[str, gpd.GeoDataFrame]) -> None:
+    sites = helsinki_layers["sites"]
+    assert sites["category"].value_counts().to_dict() == {
+        "shop=mall": 4,
+        "shop=department_store": 2,
+        "amenity=marketplace": 1,
+        "power=substation": 1,
+    }
+    assert "Stockmann" in set(sites["name"])
+    assert sites["content"].isna().all()
+    assert sites["speciality"].isna().all()
 
 
 def test_karhula_fuel_and_power(karhula_layers: dict[str, gpd.GeoDataFrame]) -> None:
@@ -250,7 +303,7 @@ def test_no_hazard_features_give_empty_layers(
     monkeypatch.setattr(pyrosm.OSM, "get_data_by_custom_criteria", lambda self, *a, **k: None)
     monkeypatch.setattr(pyrosm.OSM, "get_pois", lambda self, *a, **k: None)
     layers = layers_from_osm(karhula_pbf)
-    for name in ("amenities", "power", "pipelines"):
+    for name in ("amenities", "power", "pipelines", "sites"):
         assert len(layers[name]) == 0
         assert list(layers[name].columns) == [*LAYER_COLUMNS[name], "geometry"]
         assert layers[name].crs.to_epsg() == 4326
@@ -333,6 +386,7 @@ def test_gpkg_lacking_a_layer(karhula_layers: dict[str, gpd.GeoDataFrame], tmp_p
         layers_from_gpkg(path)
     assert "power" in str(info.value)
     assert "pipelines" in str(info.value)
+    assert "sites" in str(info.value)
     assert "buildings" not in str(info.value)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -51,14 +53,86 @@ def test_walk_demand_recomputed(karhula_result, karhula_metric) -> None:
     assert cand["walk_under3"].max() > 0
 
 
-def test_summary_coverage_consistent(karhula_result) -> None:
+def test_summary_coverage_consistent(karhula_result, karhula_metric) -> None:
     s = karhula_result.summary
     tg = s["targets"]
     assert 0 <= tg["coverage_before"] <= tg["coverage_after"] <= 1
     covered = tg["coverage_after"] - tg["coverage_before"]
     newly = s["selection"]["under3_newly_covered"] / s["demand"]["under3_estimate"]
     assert covered == pytest.approx(newly, abs=1e-3)
-    assert s["counts"]["hazards"] == {"fuel_station": 2, "power_line": 2}
+    industrial = int((karhula_metric["landuse"]["landuse"] == "industrial").sum())
+    assert industrial > 0
+    assert s["counts"]["hazards"] == {
+        "fuel_station": 2, "power_line": 2, "industrial": industrial,
+    }  # fmt: skip
+
+
+def test_summary_counts_per_rule(karhula_result) -> None:
+    cand = karhula_result.candidates
+    s = karhula_result.summary
+    rb = karhula_result.rulebook
+    hard = [r.id for r in rb.active_rules if r.hard]
+    assert list(s["excluded_by_rule"]) == hard
+    for rule_id, n in s["excluded_by_rule"].items():
+        assert n == sum(rule_id in ids.split(";") for ids in cand["excluded_by"]), rule_id
+    assert s["excluded_by_rule"]["GAS-10"] > 0
+    assert s["excluded_by_rule"]["SITE-01"] > 0
+    soft = [r for r in rb.active_rules if r.has_soft_band]
+    assert set(s["penalised_by_rule"]) == {r.id for r in soft}
+    for r in soft:
+        column = "penalty_" + r.id.lower().replace("-", "_")
+        assert s["penalised_by_rule"][r.id] == int((cand[column] > 0).sum())
+    assert s["penalised_by_rule"]["POL-06"] > 0  # industrial land in Karhula
+    assert s["counts"]["eligible"] == int(cand["eligible"].sum())
+
+
+def _applies(rule, cls: str, subtypes: str, kv: float) -> bool:
+    """Written out from docs/rulebook-format.md: class, then subtypes, then min_kv."""
+    if cls not in rule.hazard_classes:
+        return False
+    if rule.subtypes is not None and not set(rule.subtypes) & set(subtypes.split(";")):
+        return False
+    power = cls in ("power_line", "power_cable")
+    return not (rule.min_kv is not None and power and kv < rule.min_kv)
+
+
+def test_card_of_every_parcel(karhula_result) -> None:
+    """One row per active geometric rule; result agrees with excluded_by; exact distances."""
+    res = karhula_result
+    cand, hz, rb = res.candidates, res.hazards, res.rulebook
+    active = [r.id for r in rb.active_rules]
+    feats = list(
+        zip(hz["hazard_class"], hz["subtypes"], hz["voltage_kv"], hz.geometry, strict=True)
+    )
+    n_checked = 0
+    for pid, poly, excluded in zip(
+        cand["parcel_id"], cand.geometry, cand["excluded_by"], strict=True
+    ):
+        card = res.card(pid)
+        assert list(card["rule_id"]) == active
+        assert "parcel_id" not in card.columns
+        ids = excluded.split(";") if excluded else []
+        assert sorted(card.loc[card["result"] == "fail", "rule_id"]) == sorted(ids)
+        for _, row in card.iterrows():
+            rule = rb.rule(row["rule_id"])
+            nearest = min(
+                (poly.distance(g) for c, st, kv, g in feats if _applies(rule, c, st, kv)),
+                default=math.inf,
+            )
+            if math.isfinite(row["measured_m"]):
+                assert row["measured_m"] == pytest.approx(nearest, abs=1e-6), (pid, rule.id)
+                n_checked += 1
+            else:
+                assert row["result"] == "no feature"
+                assert nearest > row["screening_m"], (pid, rule.id)
+            if row["result"] == "fail":
+                assert rule.hard
+            assert row["clause"] == rule.clause
+            assert row["source"] == rule.source
+            assert row["confidence"] == rule.confidence
+    assert n_checked >= 20  # Karhula: fuel stations, power lines, industrial land
+    with pytest.raises(KeyError):
+        res.card("no-such-parcel")
 
 
 def test_bad_k(karhula_layers) -> None:
