@@ -50,8 +50,8 @@ def main() -> None:
     if task == "demo":
         run(BIN / "siting", "demo", "--out", "out/demo", *extra)
     else:
-        run(BIN / "ruff", "check", "siting", "tests", "scripts")
-        run(BIN / "ruff", "format", "--check", "siting", "tests", "scripts")
+        run(BIN / "ruff", "check", "siting", "tests", "scripts", "benchmarks")
+        run(BIN / "ruff", "format", "--check", "siting", "tests", "scripts", "benchmarks")
         run(BIN / "mypy", "siting")
         run(PY, "-m", "pytest", *extra)
 

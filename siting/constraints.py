@@ -43,13 +43,20 @@ def rule_key(rule: Rule) -> str:
     return rule.id.lower().replace("-", "_").replace(" ", "_")
 
 
-def applies_to(rule: Rule, hazards: gpd.GeoDataFrame) -> np.ndarray:
-    """Boolean mask of the hazard features a rule applies to (class, subtypes, min_kv)."""
+def applies_to(
+    rule: Rule, hazards: gpd.GeoDataFrame, *, subtype_sets: pd.Series | None = None
+) -> np.ndarray:
+    """Boolean mask of the hazard features a rule applies to (class, subtypes, min_kv).
+
+    ``subtype_sets`` (the ``subtypes`` column split into sets) may be passed to avoid
+    splitting it again for every rule.
+    """
     mask = hazards["hazard_class"].isin(rule.hazard_classes).to_numpy().copy()
     if rule.subtypes is not None:
         wanted = set(rule.subtypes)
-        subs = hazards["subtypes"].fillna("").astype(str).str.split(";")
-        mask &= subs.map(lambda s: bool(wanted.intersection(s))).to_numpy(dtype=bool)
+        if subtype_sets is None:
+            subtype_sets = _subtype_sets(hazards)
+        mask &= subtype_sets.map(lambda s: bool(wanted & s)).to_numpy(dtype=bool)
     if rule.min_kv is not None:
         is_power = hazards["hazard_class"].isin(["power_line", "power_cable"]).to_numpy()
         kv = hazards["voltage_kv"].to_numpy(dtype=float)
@@ -57,9 +64,16 @@ def applies_to(rule: Rule, hazards: gpd.GeoDataFrame) -> np.ndarray:
     return mask
 
 
-def thresholds(rule: Rule, hazards: gpd.GeoDataFrame) -> np.ndarray:
+def _subtype_sets(hazards: gpd.GeoDataFrame) -> pd.Series:
+    return hazards["subtypes"].fillna("").astype(str).str.split(";").map(set)
+
+
+def thresholds(
+    rule: Rule, hazards: gpd.GeoDataFrame, *, mask: np.ndarray | None = None
+) -> np.ndarray:
     """Hard threshold of each feature under a rule, metres (NaN where it does not apply)."""
-    mask = applies_to(rule, hazards)
+    if mask is None:
+        mask = applies_to(rule, hazards)
     out = np.full(len(hazards), np.nan)
     if rule.dist_by_kv:
         kv = hazards["voltage_kv"].to_numpy(dtype=float)
@@ -75,6 +89,39 @@ def _group_min(index: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
     if len(index):
         np.minimum.at(out, index, values)
     return out
+
+
+def _segments(geoms: np.ndarray, owner: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Split lines into two-point segments (other geometries stay whole), keeping owners.
+
+    Long lines have huge bounding boxes; segments let the spatial index prune far better.
+    """
+    kind = shapely.get_type_id(geoms)
+    is_line = (kind == 1) | (kind == 5)  # LineString, MultiLineString
+    lines, line_owner = shapely.get_parts(geoms[is_line], return_index=True)
+    coords, which = shapely.get_coordinates(lines, return_index=True)
+    same = which[:-1] == which[1:]
+    segs = shapely.linestrings(np.stack([coords[:-1][same], coords[1:][same]], axis=1))
+    seg_owner = owner[is_line][line_owner[which[:-1][same]]]
+    return (np.concatenate([geoms[~is_line], segs]),
+            np.concatenate([owner[~is_line], seg_owner]))  # fmt: skip
+
+
+def _pairs_within(
+    pgeoms: np.ndarray, hgeoms: np.ndarray, h_sel: np.ndarray, search: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Hazard/parcel pairs closer than each hazard's search radius, with exact distances.
+
+    A pair may appear more than once (one per segment of a line); every use is a minimum.
+    """
+    parts, owner = _segments(hgeoms[h_sel], h_sel)
+    r = search[owner]
+    x0, y0, x1, y1 = shapely.bounds(parts).T
+    boxes = shapely.box(x0 - r, y0 - r, x1 + r, y1 + r)
+    part_idx, p_idx = shapely.STRtree(pgeoms).query(boxes)
+    d = shapely.distance(pgeoms[p_idx], parts[part_idx])
+    keep = d <= r[part_idx]
+    return owner[part_idx][keep], p_idx[keep], d[keep]
 
 
 def apply_constraints(
@@ -124,8 +171,9 @@ def apply_constraints(
     rules = rulebook.active_rules
     n = len(parcels)
 
-    masks = {r.id: applies_to(r, hz) for r in rules}
-    limits = {r.id: thresholds(r, hz) for r in rules}
+    sets = _subtype_sets(hz)
+    masks = {r.id: applies_to(r, hz, subtype_sets=sets) for r in rules}
+    limits = {r.id: thresholds(r, hz, mask=masks[r.id]) for r in rules}
     reach = np.zeros(len(hz))
     for r in rules:
         band = np.fmax(limits[r.id], r.soft_dist_m or 0.0)
@@ -150,11 +198,7 @@ def apply_constraints(
     pgeoms = parcels.geometry.to_numpy()
     hgeoms = hz.geometry.to_numpy()
     if used.any() and n:
-        tree = shapely.STRtree(pgeoms)
-        h_sel = np.flatnonzero(used)
-        h_idx, p_idx = tree.query(hgeoms[h_sel], predicate="dwithin", distance=search[h_sel])
-        h_idx = h_sel[h_idx]
-        d = shapely.distance(pgeoms[p_idx], hgeoms[h_idx])
+        h_idx, p_idx, d = _pairs_within(pgeoms, hgeoms, np.flatnonzero(used), search)
     else:
         h_idx = p_idx = np.zeros(0, dtype=int)
         d = np.zeros(0)
@@ -186,7 +230,9 @@ def apply_constraints(
             cols[f"penalty_{key}"] = np.clip(1.0 - dist / float(r.soft_dist_m or 1.0), 0.0, 1.0)
         if r.hard:
             fails.append((r.id, fail))
-    out = pd.DataFrame(cols, index=parcels.index)
+    # One float block: much faster than assembling dozens of columns one by one.
+    block = np.column_stack(list(cols.values())) if cols else np.empty((n, 0))
+    out = pd.DataFrame(block, index=parcels.index, columns=list(cols))
     excluded = np.full(n, "", dtype=object)
     if fails:
         matrix = np.column_stack([f for _, f in fails])
