@@ -24,7 +24,14 @@ import shapely
 from siting._errors import InputDataError
 from siting._validate import require_projected
 
-__all__ = ["CANDIDATE_LANDUSE", "ROAD_HALF_WIDTH_M", "parcels_from_blocks", "prepare_parcels"]
+__all__ = [
+    "ARTERIALS",
+    "CANDIDATE_LANDUSE",
+    "ROAD_HALF_WIDTH_M",
+    "frontage",
+    "parcels_from_blocks",
+    "prepare_parcels",
+]
 
 #: OSM land-use classes whose street blocks become candidates by default.
 CANDIDATE_LANDUSE = ("residential", "mixed", "commercial", "retail")
@@ -144,3 +151,55 @@ def prepare_parcels(parcels: gpd.GeoDataFrame, crs: object) -> gpd.GeoDataFrame:
     require_projected(out, "parcels (analysis CRS)")
     out["area_m2"] = out.area
     return out
+
+
+#: ``highway`` classes that are urban arterials (城市干道) for the entrance rule (SITE-10).
+ARTERIALS = frozenset(
+    {"motorway", "motorway_link", "trunk", "trunk_link", "primary", "primary_link",
+     "secondary", "secondary_link"}
+)  # fmt: skip
+
+
+def frontage(
+    parcels: gpd.GeoDataFrame, roads: gpd.GeoDataFrame, *, reach_m: float = 5.0
+) -> pd.DataFrame:
+    """Which streets each parcel fronts, and whether its only frontage is an arterial.
+
+    A parcel fronts a road when the road's centreline is within the road's corridor
+    half-width (:data:`ROAD_HALF_WIDTH_M`) plus ``reach_m`` of the parcel. JGJ 39 (SITE-10)
+    does not want the main gate on an urban arterial, so a parcel whose every frontage road
+    is an arterial (:data:`ARTERIALS`) is flagged.
+
+    Parameters
+    ----------
+    parcels
+        Polygons in a projected CRS.
+    roads
+        Street lines with ``highway``, same CRS.
+    reach_m
+        Extra distance beyond the corridor half-width, metres.
+
+    Returns
+    -------
+    DataFrame
+        Aligned to ``parcels``: ``frontage_roads`` (number of roads fronted),
+        ``arterial_only_frontage`` (1.0 when every fronted road is an arterial, else 0.0).
+    """
+    require_projected(parcels, "parcels")
+    require_projected(roads, "roads")
+    n = len(parcels)
+    count = np.zeros(n, dtype=int)
+    minor = np.zeros(n, dtype=int)
+    if len(roads) and n:
+        widths = roads["highway"].map(ROAD_HALF_WIDTH_M).fillna(_DEFAULT_HALF_WIDTH_M).to_numpy()
+        road_idx, parcel_idx = shapely.STRtree(parcels.geometry.to_numpy()).query(
+            roads.geometry.to_numpy(), predicate="dwithin", distance=widths + reach_m
+        )
+        np.add.at(count, parcel_idx, 1)
+        is_minor = ~roads["highway"].isin(list(ARTERIALS)).to_numpy()
+        np.add.at(minor, parcel_idx, is_minor[road_idx].astype(int))
+    return pd.DataFrame(
+        {"frontage_roads": count,
+         "arterial_only_frontage": ((count > 0) & (minor == 0)).astype(float)},
+        index=parcels.index,
+    )  # fmt: skip

@@ -57,6 +57,20 @@ CRITERIA: dict[str, Criterion] = {
         "距公共服务设施（学校、幼儿园、诊所）距离 (m)",
         "Distance to public facilities (school, kindergarten, clinic), m",
     ),
+    "dist_stop_m": Criterion(
+        "dist_stop_m",
+        "cost",
+        1000.0,
+        "距最近公交、电车站距离 (m)",
+        "Distance to the nearest bus or tram stop, m",
+    ),
+    "arterial_only_frontage": Criterion(
+        "arterial_only_frontage",
+        "cost",
+        1.0,
+        "仅临城市干道（出入口不宜开向干道，SITE-10）",
+        "Fronts only an arterial (gate should not open onto one, SITE-10)",
+    ),
     "hazard_margin_m": Criterion(
         "hazard_margin_m",
         "benefit",
@@ -67,12 +81,15 @@ CRITERIA: dict[str, Criterion] = {
     "area_m2": Criterion("area_m2", "benefit", 5000.0, "地块面积 (m²)", "Parcel area, m²"),
 }
 
-#: Default weights (toolkit choice): unmet demand first, then demand, co-location, safety, room.
+#: Default weights (toolkit choice): unmet demand first, then demand, co-location, transit,
+#: the entrance rule, hazard clearance and room.
 DEFAULT_WEIGHTS: dict[str, float] = {
-    "unserved_under3": 0.35,
-    "walk_under3": 0.25,
+    "unserved_under3": 0.30,
+    "walk_under3": 0.20,
     "dist_public_m": 0.15,
-    "hazard_margin_m": 0.15,
+    "dist_stop_m": 0.10,
+    "arterial_only_frontage": 0.05,
+    "hazard_margin_m": 0.10,
     "area_m2": 0.10,
 }
 

@@ -24,7 +24,9 @@ __all__ = [
     "AMENITIES",
     "LAYER_COLUMNS",
     "LAYER_NAMES",
+    "OPTIONAL_LAYERS",
     "SITE_TAGS",
+    "STOP_TAGS",
     "layers_from_gpkg",
     "layers_from_osm",
     "layers_to_gpkg",
@@ -34,7 +36,10 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 #: OSM ``amenity`` values read into the ``amenities`` layer.
-AMENITIES = ("fuel", "kindergarten", "childcare", "school", "clinic", "doctors", "hospital")
+AMENITIES = (
+    "fuel", "kindergarten", "childcare", "school", "clinic", "doctors", "hospital",
+    "community_centre", "social_facility",
+)  # fmt: skip
 
 #: Columns of each layer (besides ``geometry``).
 LAYER_COLUMNS: dict[str, list[str]] = {
@@ -47,6 +52,17 @@ LAYER_COLUMNS: dict[str, list[str]] = {
     "power": ["id", "power", "voltage", "name"],
     "pipelines": ["id", "substance", "pipeline_type", "location", "name"],
     "sites": ["id", "osm_type", "category", "name", "content", "speciality"],
+    "stops": ["id", "osm_type", "mode", "name"],
+}
+
+#: Layers that older saved files may lack (read as empty).
+OPTIONAL_LAYERS = frozenset({"sites", "stops"})
+
+#: Tags read into the ``stops`` layer (public transport stops), and the mode each means.
+STOP_TAGS: dict[str, dict[str, str]] = {
+    "highway": {"bus_stop": "bus"},
+    "railway": {"tram_stop": "tram", "station": "rail", "halt": "rail", "subway_entrance": "metro"},
+    "public_transport": {"platform": "platform", "stop_position": "stop", "station": "station"},
 }
 
 #: Tags read into the ``sites`` layer: point or area hazards other than fuel stations.
@@ -107,6 +123,20 @@ def _select(
         crs=frame.crs or _WGS84,
     )
     return out[out.geometry.notna() & ~out.geometry.is_empty].reset_index(drop=True)
+
+
+def _stops(stops: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
+    """Public transport stops with their mode (bus, tram, rail, metro, or generic)."""
+    if stops is None or len(stops) == 0:
+        return _empty("stops")
+    tags = _tags(stops)
+    mode = pd.Series(None, index=stops.index, dtype=object)
+    for key, values in STOP_TAGS.items():
+        value = _tag(stops, tags, key)
+        hit = mode.isna() & value.isin(list(values))
+        mode[hit] = value[hit].map(values)
+    keep = mode.notna()
+    return _select(stops[keep], "stops", mode=mode[keep], name=_tag(stops, tags, "name")[keep])
 
 
 def _sites(sites: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
@@ -190,6 +220,13 @@ def layers_from_osm(
                 keep_nodes=False,
                 keep_relations=False,
             )
+            stops = osm.get_data_by_custom_criteria(
+                custom_filter={k: list(v) for k, v in STOP_TAGS.items()},
+                filter_type="keep",
+                keep_nodes=True,
+                keep_ways=False,
+                keep_relations=False,
+            )
             sites = osm.get_data_by_custom_criteria(
                 custom_filter=SITE_TAGS,
                 filter_type="keep",
@@ -253,6 +290,7 @@ def layers_from_osm(
     else:
         layers["pipelines"] = _empty("pipelines")
     layers["sites"] = _sites(sites)
+    layers["stops"] = _stops(stops)
     for name, layer in layers.items():
         for col in ("id", "u", "v"):
             if col in layer.columns and len(layer):
@@ -301,12 +339,15 @@ def layers_from_gpkg(path: str | Path) -> dict[str, gpd.GeoDataFrame]:
     except Exception as err:
         msg = f"{path} is not a readable GeoPackage: {err}"
         raise DataSourceError(msg) from err
-    missing = [n for n in LAYER_NAMES if n not in present]
+    missing = [n for n in LAYER_NAMES if n not in present and n not in OPTIONAL_LAYERS]
     if missing:
         msg = f"{path} lacks layer(s) {missing}; write it with siting.sources.layers_to_gpkg"
         raise DataSourceError(msg)
     layers = {}
     for name in LAYER_NAMES:
+        if name not in present:
+            layers[name] = _empty(name)
+            continue
         layer = gpd.read_file(path, layer=name)
         if "name" in layer.columns:
             layer["name"] = layer["name"].replace({"None": None, "nan": None})

@@ -28,7 +28,10 @@ log = logging.getLogger(__name__)
 #: ``amenity`` values counted as existing infant-care supply.
 EXISTING_CHILDCARE = ("childcare", "kindergarten")
 #: ``amenity`` values counted as public resources to co-locate with.
-PUBLIC_RESOURCES = ("kindergarten", "childcare", "school", "clinic", "doctors")
+PUBLIC_RESOURCES = (
+    "kindergarten", "childcare", "school", "clinic", "doctors", "community_centre",
+    "social_facility",
+)  # fmt: skip
 
 
 @dataclass
@@ -183,6 +186,12 @@ def run_study(
         crit["unserved_under3"] = access.catchment_sum(within, np.where(served, 0.0, u3))
         public = am[am["amenity"].isin(PUBLIC_RESOURCES)]
         crit["dist_public_m"] = access.nearest_dist(cand.geometry, public)
+        crit["dist_stop_m"] = access.nearest_dist(cand.geometry, lay["stops"])
+        roads = lay["roads"]
+        crit["dist_main_road_m"] = access.nearest_dist(
+            cand.geometry, roads[roads["highway"].isin(list(parcels.ARTERIALS))]
+        )
+        crit = crit.join(parcels.frontage(cand, roads))
         crit["dist_childcare_m"] = access.nearest_dist(cand.geometry, existing)
         margins = cons[[c for c in cons.columns if c.startswith("margin_")]]
         crit["hazard_margin_m"] = margins.min(axis=1) if margins.shape[1] else np.inf

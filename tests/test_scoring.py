@@ -21,6 +21,8 @@ def _criteria() -> pd.DataFrame:
             "unserved_under3": [4.0, 2.0, 0.0, 1.0, 100.0],
             "walk_under3": [6.0, 6.0, 2.0, 4.0, 100.0],
             "dist_public_m": [100.0, 300.0, 500.0, 2000.0, 0.0],
+            "dist_stop_m": [50.0, 250.0, 850.0, 1500.0, 0.0],
+            "arterial_only_frontage": [0.0, 1.0, 0.0, 0.0, 1.0],
             "hazard_margin_m": [math.inf, 50.0, 0.0, 250.0, -10.0],
             "area_m2": [1000.0, 3000.0, 9000.0, 5000.0, 1e6],
         },
@@ -43,6 +45,8 @@ def test_hand_computed_scores():
         "unserved_under3": [1.0, 0.5, 0.0, 0.25],
         "walk_under3": [1.0, 1.0, 0.0, 0.5],
         "dist_public_m": [1.0, 7 / 9, 5 / 9, 0.0],  # cost: 100 best, 2000 -> 1000 worst
+        "dist_stop_m": [1.0, 15 / 19, 3 / 19, 0.0],  # cost: 50 best, 1500 -> 1000 worst
+        "arterial_only_frontage": [1.0, 0.0, 1.0, 1.0],  # cost: flagged parcel B gets 0
         "hazard_margin_m": [1.0, 0.25, 0.0, 1.0],  # inf and 250 capped to 200
         "area_m2": [0.0, 0.5, 1.0, 1.0],  # 9000 capped to 5000
     }
@@ -76,7 +80,7 @@ def test_excluded_parcels_get_no_score_and_no_rank():
 def test_excluded_values_do_not_shift_normalisation():
     base = score_parcels(_criteria(), eligible=_eligible(), parcel_id=_ids())
     crit = _criteria()
-    crit.loc[14] = [-5.0, 1e9, 1e9, 1e9, 0.0]
+    crit.loc[14] = [-5.0, 1e9, 1e9, 1e9, 1.0, 1e9, 0.0]
     moved = score_parcels(crit, eligible=_eligible(), parcel_id=_ids())
     pd.testing.assert_series_equal(base["score"], moved["score"])
 
