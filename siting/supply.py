@@ -334,17 +334,10 @@ def facility_capacity(
                 f"unknown: no {capacity_column} and no default for {type_column}={kind}"
             )
     shares = kinds.map(lambda k: under3_share_by_type.get(k, 0.0)).to_numpy(dtype=float)
-    under3 = capacity * shares
+    under3 = np.where(shares > 0, capacity * shares, 0.0)
     under3_source = [
-        (
-            f"none: {type_column}={k} offers no under-3 places"
-            if k not in under3_share_by_type
-            else f"{s:.0%} of capacity ({type_column}={k}; "
-            + ("toddler classes it could open" if s < 1 else "all places")
-            + ("" if str(src).startswith("given") else "; capacity estimated")
-            + ")"
-        )
-        for k, s, src in zip(kinds, shares, source, strict=True)
+        _under3_label(f"{type_column}={k}", share, str(src), listed=k in under3_share_by_type)
+        for k, share, src in zip(kinds, shares, source, strict=True)
     ]
     return pd.DataFrame(
         {
@@ -355,6 +348,21 @@ def facility_capacity(
         },
         index=facilities.index,
     )
+
+
+def _under3_label(kind: str, share: float, capacity_source: str, *, listed: bool) -> str:
+    """Say how a facility's under-3 places were derived."""
+    if not listed or share == 0:
+        return f"none: {kind} offers no under-3 places (share 0)"
+    if share == 1:
+        what = f"all places ({kind})"
+    else:
+        what = f"estimated: {share:.0%} of places ({kind}: toddler classes it could open)"
+    if capacity_source.startswith("given"):
+        return what + "; capacity given"
+    if capacity_source.startswith("estimated"):
+        return what + "; capacity estimated"
+    return what + "; capacity unknown"
 
 
 # ----------------------------------------------------------------------------- E2SFCA
