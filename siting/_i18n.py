@@ -74,7 +74,12 @@ _TEXT: dict[str, tuple[str, str]] = {
     "after": ("新增后", "After"),
     "met": ("达标", "Met"),
     "coverage": ("社区托育覆盖率", "Community childcare coverage"),
-    "slots_per_1000": ("新增每千人托位数", "New slots per 1,000 residents"),
+    "slots_per_1000": ("每千人口托位数", "Slots per 1,000 residents"),
+    "under3_in_walk": (
+        "步行5分钟内有托育的婴幼儿比例",
+        "Under-3s within a 5-min walk of childcare",
+    ),
+    "existing_slots": ("现有托位（估算见说明）", "Existing slots"),
     "exclusions": ("各规则排除地块数", "Parcels excluded per rule"),
     "count": ("数量", "Count"),
     "source": ("依据", "Source"),

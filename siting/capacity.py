@@ -18,7 +18,7 @@ import numpy as np
 
 from siting._errors import ConfigError
 
-__all__ = ["slots_from_area"]
+__all__ = ["slots_for_need", "slots_from_area"]
 
 
 def slots_from_area(
@@ -64,3 +64,23 @@ def slots_from_area(
     steps = np.cumsum([sizes[i % len(sizes)] for i in range(max_classes)])
     opened = np.searchsorted(steps, raw, side="right")
     return np.where(opened > 0, steps[np.maximum(opened - 1, 0)], 0).astype(int)
+
+
+def slots_for_need(
+    need: np.ndarray, *, class_sizes: Sequence[float], max_classes: int = 10
+) -> np.ndarray:
+    """Smallest whole-class size of facility that meets each need (in slots).
+
+    Classes open in the same order as in :func:`slots_from_area`; a need above
+    ``max_classes`` classes gets the largest facility.
+
+    Examples
+    --------
+    >>> slots_for_need(np.array([0, 4, 10, 11, 46, 999]), class_sizes=[10, 15, 20]).tolist()
+    [0, 10, 10, 25, 55, 145]
+    """
+    sizes = [int(s) for s in class_sizes]
+    steps = np.cumsum([sizes[i % len(sizes)] for i in range(max_classes)])
+    want = np.nan_to_num(np.asarray(need, dtype=float))
+    opened = np.minimum(np.searchsorted(steps, want, side="left"), max_classes - 1)
+    return np.where(want > 0, steps[opened], 0).astype(int)

@@ -77,8 +77,8 @@ def report_html(result: StudyResult, *, lang: str = "zh") -> str:
     s = result.summary
     tg = s["targets"]
     yes, no = t("yes", lang), t("no", lang)
-    cov_ok = tg["coverage_after"] >= tg["coverage_target"]
-    slots_ok = tg["new_slots_per_1000"] >= tg["slots_target_per_1000"]
+    cov_ok = bool(tg["coverage_met"])
+    slots_ok = bool(tg["slots_met"])
     targets = (
         f"<table><tr><th></th><th>{t('target', lang)}</th><th>{t('before', lang)}</th>"
         f"<th>{t('after', lang)}</th><th>{t('met', lang)}</th></tr>"
@@ -86,10 +86,14 @@ def report_html(result: StudyResult, *, lang: str = "zh") -> str:
         f"<td>{_pct(tg['coverage_before'])}</td><td>{_pct(tg['coverage_after'])}</td>"
         f"<td class='{'ok' if cov_ok else 'no'}'>{yes if cov_ok else no}</td></tr>"
         f"<tr><td>{t('slots_per_1000', lang)}</td><td>≥ {tg['slots_target_per_1000']:g}</td>"
-        f"<td>{t('unknown', lang)}</td><td>{tg['new_slots_per_1000']:g}</td>"
-        f"<td class='{'ok' if slots_ok else 'no'}'>{yes if slots_ok else no}</td></tr></table>"
-        f"<p class='note'>{_e(tg['coverage_basis'])}. {_e(tg['existing_slots_note'])}. "
-        f"{_e(tg['new_slots_basis'])}.</p>"
+        f"<td>{tg['slots_per_1000_before']:g}</td><td>{tg['slots_per_1000_after']:g}</td>"
+        f"<td class='{'ok' if slots_ok else 'no'}'>{yes if slots_ok else no}</td></tr>"
+        f"<tr><td>{t('under3_in_walk', lang)}</td><td>–</td>"
+        f"<td>{_pct(tg['under3_in_walk_before'])}</td><td>{_pct(tg['under3_in_walk_after'])}</td>"
+        f"<td>–</td></tr></table>"
+        f"<p class='note'>{_e(tg['coverage_basis'])}. {t('existing_slots', lang)}: "
+        f"{tg['existing_slots']:g} ({_e(tg['existing_slots_basis'])}). "
+        f"{_e(tg['new_slots_basis'])}. {_e(s['supply_gap_before']['basis'])}.</p>"
     )
     rules = "".join(
         f"<tr><td>{_e(r.id)}</td><td>{_e(r.text(lang))}</td>"

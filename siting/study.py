@@ -17,7 +17,17 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from siting import access, capacity, constraints, demand, hazards, parcels, scoring, selection
+from siting import (
+    access,
+    capacity,
+    constraints,
+    demand,
+    hazards,
+    parcels,
+    scoring,
+    selection,
+    supply,
+)
 from siting.crs import metric_crs
 from siting.rulebook import Rulebook, default_rulebook
 
@@ -174,16 +184,31 @@ def run_study(
         am = lay["amenities"]
         existing = am[am["amenity"].isin(EXISTING_CHILDCARE)]
         ex_pts = existing.geometry.representative_point()
-        if len(existing):
-            ex_within = access.walk_distances(net, ex_pts, homes.geometry, dist=walk_m)
-            served = np.asarray(ex_within.sum(axis=0) > 0).ravel()
-        else:
-            served = np.zeros(len(homes), dtype=bool)
+        ex_within = access.walk_distances(net, ex_pts, homes.geometry, dist=walk_m)
+        served = np.asarray((ex_within > 0).sum(axis=0) > 0).ravel()
+        # Existing supply and its gap: E2SFCA over the same walks (issue: supply gap).
+        ex_capacity = supply.facility_capacity(existing)
+        gap = supply.supply_gap(
+            ex_within, ex_capacity["under3_slots"].to_numpy(), homes, catchment_m=walk_m,
+            target_per_1000=rb.param("target_slots_per_1000"),
+        )  # fmt: skip
+        homes = homes.assign(
+            accessibility=gap.points["accessibility"].to_numpy(),
+            unmet_under3=gap.points["unmet_under3"].to_numpy(),
+        )
+        communities = supply.communities_from_landuse(lay["landuse"])
+        comm_pts = communities.geometry.representative_point()
+        comm_before = supply.community_coverage(
+            communities,
+            access.walk_distances(net, ex_pts, comm_pts, dist=walk_m),
+            catchment_m=walk_m, target=rb.param("coverage_target"),
+        )  # fmt: skip
         u3 = homes["under3"].to_numpy()
         crit = pd.DataFrame(index=cand.index)
         crit["walk_under3"] = access.catchment_sum(within, u3)
         crit["walk_residents"] = access.catchment_sum(within, homes["residents"].to_numpy())
-        crit["unserved_under3"] = access.catchment_sum(within, np.where(served, 0.0, u3))
+        unmet = homes["unmet_under3"].to_numpy()
+        crit["unserved_under3"] = access.catchment_sum(within, unmet)
         public = am[am["amenity"].isin(PUBLIC_RESOURCES)]
         crit["dist_public_m"] = access.nearest_dist(cand.geometry, public)
         crit["dist_stop_m"] = access.nearest_dist(cand.geometry, lay["stops"])
@@ -219,17 +244,19 @@ def run_study(
         candidates = gpd.GeoDataFrame(out, geometry="geometry", crs=crs)
     with timer.stage("selection"):
         ranked = candidates[candidates["eligible"]].sort_values("rank")
-        picks = selection.greedy_max_cover(
-            within, u3, k=k, candidates=ranked.index.to_numpy(), covered=served
-        )
+        picks = selection.greedy_max_cover(within, unmet, k=k, candidates=ranked.index.to_numpy())
         candidates["selected"] = False
         candidates.loc[picks["row"].to_numpy(), "selected"] = True
         sel = candidates.loc[picks["row"].to_numpy()].copy()
         sel["pick_order"] = picks["order"].to_numpy()
         sel["new_under3_covered"] = picks["gain"].to_numpy()
         # Size each new site to its catchment at the policy rate, within what the parcel holds.
-        need = np.ceil(sel["walk_residents"].to_numpy() * rb.param("target_slots_per_1000") / 1000)
-        sel["planned_slots"] = np.minimum(sel["capacity_slots"].to_numpy(), need).astype(int)
+        need = sel["walk_residents"].to_numpy() * rb.param("target_slots_per_1000") / 1000
+        whole = capacity.slots_for_need(
+            need, class_sizes=rb.parameters["class_sizes"].values,
+            max_classes=int(rb.param("max_classes")),
+        )  # fmt: skip
+        sel["planned_slots"] = np.minimum(sel["capacity_slots"].to_numpy(), whole)
         catch = gpd.GeoDataFrame(
             {
                 "parcel_id": sel["parcel_id"].to_numpy(),
@@ -252,6 +279,16 @@ def run_study(
         covered_after[within[row].indices] = True
     residents = float(homes["residents"].sum())
     new_slots = int(sel["planned_slots"].sum())
+    new_pts = sites.iloc[picks["row"].to_numpy()]
+    comm_after = supply.community_coverage(
+        communities,
+        access.walk_distances(
+            net, gpd.GeoSeries(pd.concat([ex_pts, new_pts]).to_numpy(), crs=crs), comm_pts,
+            dist=walk_m,
+        ),
+        catchment_m=walk_m, target=rb.param("coverage_target"),
+    )  # fmt: skip
+    existing_slots = float(gap.totals["slots"])
     failing = candidates["excluded_by"].str.split(";")
     excluded_counts = {
         r.id: int(failing.map(lambda ids, r=r: r.id in ids).sum())
@@ -292,21 +329,36 @@ def run_study(
         },
         "targets": {
             "coverage_target": cov_target,
-            "coverage_before": round(float(u3[served].sum() / total_u3), 4) if total_u3 else 0.0,
-            "coverage_after": round(float(u3[covered_after].sum() / total_u3), 4)
+            "coverage_before": round(comm_before.share, 4),
+            "coverage_after": round(comm_after.share, 4),
+            "communities": len(communities),
+            "coverage_basis": f"share of residential communities (OSM landuse=residential "
+            f"polygons) whose representative point is within a {walk_m:g} m walk of existing "
+            "childcare/kindergartens (before) and of those plus the selected sites (after)",
+            "under3_in_walk_before": round(float(u3[served].sum() / total_u3), 4)
             if total_u3
             else 0.0,
-            "coverage_basis": f"share of estimated under-3 children within a {walk_m:g} m walk "
-            "of existing childcare/kindergartens (before) and of those plus "
-            "the selected sites (after)",
+            "under3_in_walk_after": round(float(u3[covered_after].sum() / total_u3), 4)
+            if total_u3
+            else 0.0,
             "slots_target_per_1000": slots_target,
+            "existing_slots": round(existing_slots, 1),
+            "existing_slots_basis": "; ".join(
+                f"{n} x {src}" for src, n in ex_capacity["under3_source"].value_counts().items()
+            ),
+            "slots_per_1000_before": round(existing_slots / residents * 1000.0, 2)
+            if residents
+            else 0.0,
             "new_slots": new_slots,
             "new_slots_basis": "each selected site sized to the residents within its walk at "
-            f"{slots_target:g} per 1,000, capped by its capacity_slots",
+            f"{slots_target:g} per 1,000, rounded up to whole classes, capped by its "
+            "capacity_slots",
             "new_slots_per_1000": round(new_slots / residents * 1000.0, 2) if residents else 0.0,
-            "existing_slots": None,
-            "existing_slots_note": "capacity of existing facilities is not in OSM; not counted",
+            "slots_per_1000_after": round((existing_slots + new_slots) / residents * 1000.0, 2)
+            if residents
+            else 0.0,
         },
+        "supply_gap_before": gap.totals,
         "selection": {
             "method": "greedy maximal covering (MCLP)",
             "k": k,
@@ -315,7 +367,11 @@ def run_study(
         "weights": dict(weights),
         "seconds": timer.seconds,
     }
-    summary["targets"]["coverage_met"] = summary["targets"]["coverage_after"] >= cov_target
+    tg = summary["targets"]
+    tg["coverage_met_before"] = tg["coverage_before"] >= cov_target
+    tg["coverage_met"] = tg["coverage_after"] >= cov_target
+    tg["slots_met_before"] = tg["slots_per_1000_before"] >= slots_target
+    tg["slots_met"] = tg["slots_per_1000_after"] >= slots_target
     return StudyResult(
         candidates=candidates,
         selected=sel.reset_index(drop=True),

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import math
 
+import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 
 from siting import ConfigError, run_study
@@ -57,9 +59,24 @@ def test_summary_coverage_consistent(karhula_result, karhula_metric) -> None:
     s = karhula_result.summary
     tg = s["targets"]
     assert 0 <= tg["coverage_before"] <= tg["coverage_after"] <= 1
-    covered = tg["coverage_after"] - tg["coverage_before"]
-    newly = s["selection"]["under3_newly_covered"] / s["demand"]["under3_estimate"]
-    assert covered == pytest.approx(newly, abs=1e-3)
+    # community coverage recomputed: residential polygons reached by a facility within 300 m
+    land = karhula_metric["landuse"]
+    comm = land[land["landuse"] == "residential"].geometry.representative_point()
+    net = network_from_edges(karhula_metric["walk_edges"])
+    am = karhula_metric["amenities"]
+    existing = am[am["amenity"].isin(["childcare", "kindergarten"])].geometry
+    new = karhula_result.selected.geometry
+    for key, sites in (("coverage_before", [existing]), ("coverage_after", [existing, new])):
+        pts = gpd.GeoSeries(pd.concat(sites).representative_point().to_numpy(), crs=land.crs)
+        w = walk_distances(net, pts, comm, dist=300.0)
+        reached = np.asarray((w > 0).sum(axis=0)).ravel() > 0
+        assert tg[key] == pytest.approx(reached.mean(), abs=1e-4), key
+    assert tg["communities"] == len(comm)
+    residents = s["demand"]["residents_estimate"]
+    slots = tg["existing_slots"] + tg["new_slots"]
+    assert tg["slots_per_1000_after"] == pytest.approx(slots / residents * 1000, abs=0.01)
+    assert tg["new_slots"] == int(karhula_result.selected["planned_slots"].sum())
+    assert (karhula_result.selected["planned_slots"] % 5 == 0).all()  # whole classes
     industrial = int((karhula_metric["landuse"]["landuse"] == "industrial").sum())
     assert industrial > 0
     assert s["counts"]["hazards"] == {
