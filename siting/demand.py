@@ -17,6 +17,8 @@ Every number is an estimate and is labelled so in the ``estimate`` column.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -24,7 +26,15 @@ import pandas as pd
 from siting._errors import ConfigError, InputDataError
 from siting._validate import require_columns, require_projected, require_same_crs
 
-__all__ = ["DEFAULT_LEVELS", "RESIDENTIAL_BUILDINGS", "demand_from_buildings"]
+if TYPE_CHECKING:
+    from siting.population import PopulationSurface
+
+__all__ = [
+    "DEFAULT_LEVELS",
+    "RESIDENTIAL_BUILDINGS",
+    "demand_from_buildings",
+    "demand_from_raster",
+]
 
 #: ``building`` values counted as dwellings wherever they stand.
 RESIDENTIAL_BUILDINGS = frozenset(
@@ -103,6 +113,34 @@ def demand_from_buildings(
     ):
         msg = f"total_population must be a positive number of residents, got {total_population}"
         raise ConfigError(msg)
+    dw = _dwellings(buildings, landuse)
+    floor, tagged = dw["floor_area_m2"].to_numpy(), dw["storeys_tagged"].to_numpy()
+    if total_population is not None:
+        residents = floor / floor.sum() * float(total_population)
+        basis = f"floor-area share of {total_population:,.0f} residents"
+    else:
+        residents = floor / floor_m2_per_resident
+        basis = f"floor area / {floor_m2_per_resident:g} m² per resident"
+    estimate = np.where(
+        tagged,
+        f"estimate: {basis}; storeys tagged",
+        f"estimate: {basis}; storeys assumed by building type",
+    )
+    return gpd.GeoDataFrame(
+        {
+            "building_id": dw["building_id"].to_numpy(),
+            "floor_area_m2": floor,
+            "residents": residents,
+            "under3": residents * under3_share,
+            "estimate": estimate,
+        },
+        geometry=dw.geometry.to_numpy(),
+        crs=buildings.crs,
+    )
+
+
+def _dwellings(buildings: gpd.GeoDataFrame, landuse: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Residential buildings as points with floor area (footprint x storeys)."""
     require_projected(buildings, "buildings")
     require_same_crs(buildings, "buildings", landuse, "landuse")
     require_columns(buildings, "buildings", ["building", "levels"])
@@ -129,26 +167,95 @@ def demand_from_buildings(
     tagged = levels.notna()
     levels = levels.fillna(kind.map(DEFAULT_LEVELS)).fillna(_DEFAULT_LEVELS_OTHER)
     floor = polys.geometry[dwelling].area.to_numpy() * levels.to_numpy()
-    if total_population is not None:
-        residents = floor / floor.sum() * float(total_population)
-        basis = f"floor-area share of {total_population:,.0f} residents"
-    else:
-        residents = floor / floor_m2_per_resident
-        basis = f"floor area / {floor_m2_per_resident:g} m² per resident"
-    estimate = np.where(
-        tagged.to_numpy(),
-        f"estimate: {basis}; storeys tagged",
-        f"estimate: {basis}; storeys assumed by building type",
-    )
     ids = polys["id"][dwelling].to_numpy() if "id" in polys else np.flatnonzero(dwelling)
     return gpd.GeoDataFrame(
-        {
-            "building_id": ids,
-            "floor_area_m2": floor,
-            "residents": residents,
-            "under3": residents * under3_share,
-            "estimate": estimate,
-        },
+        {"building_id": ids, "floor_area_m2": floor, "storeys_tagged": tagged.to_numpy()},
         geometry=points[dwelling].to_numpy(),
         crs=buildings.crs,
     )
+
+
+def demand_from_raster(
+    surface: PopulationSurface,
+    buildings: gpd.GeoDataFrame,
+    landuse: gpd.GeoDataFrame,
+    *,
+    under3_share: float,
+) -> gpd.GeoDataFrame:
+    """Place a population raster's people in the residential buildings of each cell.
+
+    Each cell's population is shared among the residential buildings (see
+    :func:`demand_from_buildings`) whose representative point falls in the cell, in
+    proportion to their floor area; a populated cell with no residential building keeps its
+    people at the cell centre. The walk to a facility then starts at real front doors, not
+    at a coarse cell centre.
+
+    Parameters
+    ----------
+    surface
+        From :func:`siting.population.read_population_raster` (any CRS), possibly calibrated.
+    buildings, landuse
+        Footprints and land use in the analysis CRS (projected, metres).
+    under3_share
+        Share of residents under 3 (0-1).
+
+    Returns
+    -------
+    GeoDataFrame
+        Points in the analysis CRS: ``building_id`` (``-1`` for cell centres),
+        ``floor_area_m2``, ``residents``, ``under3``, ``estimate``. The residents sum to the
+        surface's population over the cells the study covers.
+
+    Raises
+    ------
+    ConfigError
+        On a share outside 0-1.
+    """
+    if not np.isfinite(under3_share) or not 0.0 <= under3_share <= 1.0:
+        msg = f"under3_share must be a share between 0 and 1, got {under3_share}"
+        raise ConfigError(msg)
+    require_projected(buildings, "buildings")
+    try:
+        dw = _dwellings(buildings, landuse)
+    except InputDataError:
+        dw = gpd.GeoDataFrame(
+            {"building_id": [], "floor_area_m2": [], "storeys_tagged": []},
+            geometry=gpd.GeoSeries([], crs=buildings.crs),
+            crs=buildings.crs,
+        )
+    rows, cols = surface.shape
+    values = np.nan_to_num(surface.values, nan=0.0).ravel()
+    pts = dw.geometry.to_crs(surface.crs)
+    t = surface.transform  # north-up, no rotation (PopulationSurface contract)
+    col_f = (pts.x.to_numpy() - t.c) / t.a
+    row_f = (pts.y.to_numpy() - t.f) / t.e
+    col_i, row_i = np.floor(col_f).astype(int), np.floor(row_f).astype(int)
+    inside = (col_i >= 0) & (col_i < cols) & (row_i >= 0) & (row_i < rows)
+    cell = np.where(inside, row_i * cols + col_i, -1)
+    floor = dw["floor_area_m2"].to_numpy(dtype=float)
+    floor_in_cell = np.bincount(cell[inside], weights=floor[inside], minlength=rows * cols)
+    share = np.zeros(len(dw))
+    ok = inside & (floor_in_cell[np.maximum(cell, 0)] > 0)
+    share[ok] = floor[ok] / floor_in_cell[cell[ok]]
+    residents = np.where(ok, values[np.maximum(cell, 0)] * share, 0.0)
+    keep = residents > 0
+    empty = np.flatnonzero((values > 0) & (floor_in_cell == 0))
+    cr, cc = np.divmod(empty, cols)
+    cx, cy = t.c + (cc + 0.5) * t.a, t.f + (cr + 0.5) * t.e
+    centres = gpd.GeoSeries(gpd.points_from_xy(cx, cy), crs=surface.crs).to_crs(buildings.crs)
+    source = surface.estimate or "population raster"
+    return gpd.GeoDataFrame(
+        {
+            "building_id": np.concatenate([dw["building_id"].to_numpy()[keep],
+                                           np.full(len(empty), -1)]),
+            "floor_area_m2": np.concatenate([floor[keep], np.zeros(len(empty))]),
+            "residents": np.concatenate([residents[keep], values[empty]]),
+            "estimate": [f"{source}; shared among residential buildings by floor area"]
+            * int(keep.sum()) + [f"{source}; cell centre (no residential building)"]
+            * len(empty),
+        },
+        geometry=np.concatenate([dw.geometry.to_numpy()[keep], centres.to_numpy()]),
+        crs=buildings.crs,
+    ).assign(under3=lambda d: d["residents"] * under3_share)[
+        ["building_id", "floor_area_m2", "residents", "under3", "estimate", "geometry"]
+    ]  # fmt: skip

@@ -279,3 +279,66 @@ def test_missing_levels_column() -> None:
     buildings, landuse = _town()
     with pytest.raises(InputDataError, match=r"lacks column\(s\) \['levels'\]"):
         demand_from_buildings(buildings.drop(columns="levels"), landuse, under3_share=0.01)
+
+
+# --- demand_from_raster -----------------------------------------------------------------
+
+
+def _raster_over(layers: dict, tmp_path, *, cell: float = 100.0):
+    import rasterio
+    from rasterio.transform import from_origin
+
+    from siting.population import read_population_raster
+
+    left, bottom, right, top = layers["buildings"].total_bounds
+    cols, rows = int((right - left) // cell) + 3, int((top - bottom) // cell) + 3
+    rng = np.random.default_rng(7)
+    values = rng.uniform(0, 40, size=(rows, cols)).astype("float32")
+    path = tmp_path / "pop.tif"
+    transform = from_origin(left - cell, top + cell, cell, cell)
+    with rasterio.open(
+        path, "w", driver="GTiff", height=rows, width=cols, count=1, dtype="float32",
+        crs=layers["buildings"].crs.to_wkt(), transform=transform, nodata=-1,
+    ) as dst:  # fmt: skip
+        dst.write(values, 1)
+    return read_population_raster(path), values
+
+
+def test_raster_people_go_to_buildings_by_floor_area(karhula_metric, tmp_path) -> None:
+    from siting.demand import demand_from_raster
+
+    surface, values = _raster_over(karhula_metric, tmp_path)
+    got = demand_from_raster(
+        surface, karhula_metric["buildings"], karhula_metric["landuse"], under3_share=0.012
+    )
+    # nobody is lost or invented: all people of the raster are placed
+    assert got["residents"].sum() == pytest.approx(float(values.astype(float).sum()), rel=1e-9)
+    np.testing.assert_allclose(got["under3"], got["residents"] * 0.012)
+    # independent recomputation for the buildings: cell of each point, floor-area shares
+    homes = demand_from_buildings(
+        karhula_metric["buildings"], karhula_metric["landuse"], under3_share=0.012
+    )
+    t = surface.transform
+    col = np.floor((homes.geometry.x - t.c) / t.a).astype(int)
+    row = np.floor((homes.geometry.y - t.f) / t.e).astype(int)
+    cell = row * surface.shape[1] + col
+    floor_sum = homes.groupby(cell.to_numpy())["floor_area_m2"].transform("sum")
+    expected = values.ravel()[cell] * homes["floor_area_m2"] / floor_sum
+    placed = got[got["building_id"] >= 0].set_index("building_id")["residents"]
+    exp = pd.Series(expected.to_numpy(), index=homes["building_id"])
+    exp = exp[exp > 0]
+    pd.testing.assert_series_equal(
+        placed.sort_index(), exp.sort_index(), check_names=False, rtol=1e-9
+    )
+    centres = got[got["building_id"] == -1]
+    assert len(centres) > 0 and centres["estimate"].str.contains("cell centre").all()
+
+
+def test_raster_demand_bad_share(karhula_metric, tmp_path) -> None:
+    from siting.demand import demand_from_raster
+
+    surface, _ = _raster_over(karhula_metric, tmp_path)
+    with pytest.raises(ConfigError):
+        demand_from_raster(
+            surface, karhula_metric["buildings"], karhula_metric["landuse"], under3_share=2.0
+        )
