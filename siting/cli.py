@@ -13,8 +13,9 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from siting._errors import SitingError
+from siting._errors import ConfigError, SitingError
 from siting._i18n import LANGS
 from siting.maps import BASEMAPS
 from siting.rulebook import Rulebook
@@ -59,6 +60,22 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--parcel-id", help="id column of the parcels file")
     run.add_argument("--out", type=Path, required=True, help="output folder")
     run.add_argument("--name", help="study name (default: the file name)")
+    pop = run.add_argument_group("population (default: estimate from residential buildings)")
+    pop.add_argument("--population", type=Path, help="population raster (GeoTIFF, any CRS)")
+    pop.add_argument(
+        "--population-kind",
+        choices=("count", "density"),
+        default="count",
+        help="cells hold persons (count) or persons per km² (density)",
+    )
+    pop.add_argument("--districts", type=Path, help="district polygons to calibrate to census")
+    pop.add_argument("--district-col", default="name", help="district name column")
+    pop.add_argument("--census", type=Path, help="census table (CSV/Excel) by district")
+    pop.add_argument("--census-name-col", default="name", help="census district name column")
+    pop.add_argument("--census-pop-col", default="population", help="census population column")
+    share = pop.add_mutually_exclusive_group()
+    share.add_argument("--under3-share", type=float, help="share of residents under 3 (0-1)")
+    share.add_argument("--cbr", type=float, help="crude birth rate per mille (share = 3 x CBR)")
     _add_common(run)
     rules = sub.add_parser("rules", help="print the active rulebook with sources")
     rules.add_argument("--lang", choices=LANGS, default="zh")
@@ -80,7 +97,13 @@ def _run_one(name: str, layers_loader: object, args: argparse.Namespace, out: Pa
     if getattr(args, "parcels", None):
         parcels = read_parcels(args.parcels, id_column=args.parcel_id)
     result = study.run_study(
-        layers, parcels_gdf=parcels, rulebook=rb, k=args.sites, study_name=name, progress=progress
+        layers,
+        parcels_gdf=parcels,
+        rulebook=rb,
+        k=args.sites,
+        study_name=name,
+        progress=progress,
+        **_demand_options(args, layers),
     )
     written = outputs.write_outputs(result, out, lang=args.lang, basemap=args.basemap)
     c = result.summary["counts"]
@@ -91,6 +114,38 @@ def _run_one(name: str, layers_loader: object, args: argparse.Namespace, out: Pa
         f"(target {tg['coverage_target']:.0%})"
     )
     return written["map.html"]
+
+
+def _demand_options(args: argparse.Namespace, layers: dict[str, Any]) -> dict[str, Any]:
+    """Build the population, census and under-3 options of run_study from the arguments."""
+    from siting.sources import read_layer, read_table
+    from siting.study import Census
+
+    opts: dict[str, Any] = {}
+    if getattr(args, "population", None):
+        from siting.population import read_population_raster
+
+        opts["population"] = read_population_raster(
+            args.population, study_area=layers["walk_edges"], kind=args.population_kind
+        )
+    if getattr(args, "census", None) or getattr(args, "districts", None):
+        if not (args.census and args.districts):
+            msg = "census calibration needs both --census TABLE and --districts POLYGONS"
+            raise ConfigError(msg)
+        opts["census"] = Census(
+            districts=read_layer(args.districts, what="districts"),
+            table=read_table(args.census, what="census"),
+            district_col=args.district_col,
+            census_name_col=args.census_name_col,
+            census_pop_col=args.census_pop_col,
+        )
+    if getattr(args, "under3_share", None) is not None:
+        opts["under3_share"] = args.under3_share
+    elif getattr(args, "cbr", None) is not None:
+        from siting.population import under3_share_from_cbr
+
+        opts["under3_share"] = under3_share_from_cbr(args.cbr)
+    return opts
 
 
 def _rulebook(path: Path | None) -> Rulebook:

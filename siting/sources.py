@@ -30,7 +30,9 @@ __all__ = [
     "layers_from_gpkg",
     "layers_from_osm",
     "layers_to_gpkg",
+    "read_layer",
     "read_parcels",
+    "read_table",
 ]
 
 log = logging.getLogger(__name__)
@@ -431,3 +433,69 @@ def read_parcels(path: str | Path, *, id_column: str | None = None) -> gpd.GeoDa
         msg = f"parcel ids in {path} are not unique (e.g. {dup!r}); choose a unique id column"
         raise InputDataError(msg)
     return parcels
+
+
+def read_layer(path: str | Path, *, what: str = "layer") -> gpd.GeoDataFrame:
+    """Read any vector file GDAL reads, with one clear error when it cannot.
+
+    Parameters
+    ----------
+    path
+        GeoPackage, Shapefile, GeoJSON, ...
+    what
+        What the layer is, for messages (e.g. ``"districts"``).
+
+    Raises
+    ------
+    DataSourceError
+        If the file is missing or unreadable.
+    InputDataError
+        If it has no features.
+    CRSError
+        If it has no CRS.
+    """
+    path = Path(path)
+    if not path.exists():
+        msg = f"{what} file not found: {path}"
+        raise DataSourceError(msg)
+    try:
+        layer = gpd.read_file(path)
+    except Exception as err:
+        msg = f"could not read {what} from {path}: {err}"
+        raise DataSourceError(msg) from err
+    if len(layer) == 0:
+        msg = f"{what} file {path} has no features"
+        raise InputDataError(msg)
+    if layer.crs is None:
+        msg = f"{what} file {path} has no CRS; add a .prj or save it with its CRS"
+        raise CRSError(msg)
+    return layer
+
+
+def read_table(path: str | Path, *, what: str = "table") -> pd.DataFrame:
+    """Read a CSV (UTF-8, with or without BOM, or GB18030) or Excel table.
+
+    Raises
+    ------
+    DataSourceError
+        If the file is missing, unreadable or empty.
+    """
+    path = Path(path)
+    if not path.is_file():
+        msg = f"{what} file not found: {path}"
+        raise DataSourceError(msg)
+    try:
+        if path.suffix.lower() in {".xlsx", ".xls"}:
+            table = pd.read_excel(path)
+        else:
+            try:
+                table = pd.read_csv(path, encoding="utf-8-sig")
+            except UnicodeDecodeError:
+                table = pd.read_csv(path, encoding="gb18030")
+    except Exception as err:
+        msg = f"could not read {what} from {path}: {err}"
+        raise DataSourceError(msg) from err
+    if table.empty:
+        msg = f"{what} file {path} has no rows"
+        raise DataSourceError(msg)
+    return table

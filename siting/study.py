@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -31,7 +31,10 @@ from siting import (
 from siting.crs import metric_crs
 from siting.rulebook import Rulebook, default_rulebook
 
-__all__ = ["EXISTING_CHILDCARE", "PUBLIC_RESOURCES", "StudyResult", "run_study"]
+if TYPE_CHECKING:
+    from siting.population import PopulationSurface
+
+__all__ = ["EXISTING_CHILDCARE", "PUBLIC_RESOURCES", "Census", "StudyResult", "run_study"]
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +103,34 @@ class StudyResult:
         return result_map(self, lang=lang, basemap=basemap)
 
 
+@dataclass(frozen=True)
+class Census:
+    """District polygons and their census populations, to calibrate demand.
+
+    Attributes
+    ----------
+    districts
+        Polygons with a CRS and the name column ``district_col``.
+    table
+        One row per district: ``census_name_col`` and ``census_pop_col`` (persons).
+    """
+
+    districts: gpd.GeoDataFrame
+    table: pd.DataFrame
+    district_col: str = "name"
+    census_name_col: str = "name"
+    census_pop_col: str = "population"
+
+    def calibrate(self, population: Any) -> tuple[Any, pd.DataFrame]:
+        """Scale a surface or points (``residents``) to the census; see calibrate_to_census."""
+        from siting.population import calibrate_to_census
+
+        return calibrate_to_census(
+            population, self.districts, self.table, district_col=self.district_col,
+            census_name_col=self.census_name_col, census_pop_col=self.census_pop_col,
+        )  # fmt: skip
+
+
 class _Timer:
     def __init__(self, progress: bool) -> None:
         self.seconds: dict[str, float] = {}
@@ -126,6 +157,9 @@ def run_study(
     rulebook: Rulebook | None = None,
     weights: Mapping[str, float] = scoring.DEFAULT_WEIGHTS,
     k: int = 5,
+    population: PopulationSurface | None = None,
+    census: Census | None = None,
+    under3_share: float | None = None,
     study_name: str = "study",
     progress: bool = False,
 ) -> StudyResult:
@@ -144,6 +178,16 @@ def run_study(
         Criterion weights for :func:`siting.scoring.score_parcels`.
     k
         Number of new sites to select.
+    population
+        A population raster (:func:`siting.population.read_population_raster`); its people
+        are placed in residential buildings (:func:`siting.demand.demand_from_raster`).
+        Default: the dasymetric estimate from residential floor area.
+    census
+        District polygons and census totals: the population (raster or estimate) is scaled
+        so that each district sums to its census figure.
+    under3_share
+        Share of residents under 3; default the rulebook's ``under3_share`` (see also
+        :func:`siting.population.under3_share_from_cbr`).
     study_name
         Name recorded in the summary.
     progress
@@ -174,9 +218,25 @@ def run_study(
         zones = constraints.setback_zones(haz, rb)
         cons["buildable_m2"] = constraints.buildable_area(cand, zones)
     with timer.stage("demand"):
-        homes = demand.demand_from_buildings(
-            lay["buildings"], lay["landuse"], under3_share=rb.param("under3_share")
-        )
+        share = rb.param("under3_share") if under3_share is None else under3_share
+        calibration = None
+        if population is not None:
+            surface = population
+            if census is not None:
+                surface, calibration = census.calibrate(surface)
+            homes = demand.demand_from_raster(
+                surface, lay["buildings"], lay["landuse"], under3_share=share
+            )
+            method = f"population raster ({surface.estimate}) placed in residential buildings"
+        else:
+            homes = demand.demand_from_buildings(
+                lay["buildings"], lay["landuse"], under3_share=share
+            )
+            method = "dasymetric from residential building floor area (estimate)"
+            if census is not None:
+                homes, calibration = census.calibrate(homes)
+                homes["under3"] = homes["residents"] * share
+                method += "; scaled to census totals by district"
     with timer.stage("access"):
         net = access.network_from_edges(lay["walk_edges"])
         sites = cand.geometry.representative_point()
@@ -324,8 +384,11 @@ def run_study(
         "demand": {
             "residents_estimate": round(residents, 1),
             "under3_estimate": round(total_u3, 1),
-            "method": "dasymetric from residential building floor area (estimate)",
-            "under3_share": rb.param("under3_share"),
+            "method": method,
+            "under3_share": share,
+            "census_calibration": None
+            if calibration is None
+            else calibration.reset_index().to_dict(orient="records"),
         },
         "targets": {
             "coverage_target": cov_target,

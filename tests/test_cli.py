@@ -292,3 +292,74 @@ def test_console_script_exit_code(tmp_path: Path) -> None:
     )
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+
+
+def test_run_with_population_raster_and_census(
+    tmp_path: Path, karhula_pbf: Path, karhula_layers
+) -> None:
+    import rasterio
+    from rasterio.transform import from_origin
+
+    left, bottom, right, top = karhula_layers["walk_edges"].to_crs(UTM35N).total_bounds
+    cell = 100.0
+    cols, rows = int((right - left) // cell) + 3, int((top - bottom) // cell) + 3
+    x0, y0 = left - cell, top + cell
+    values = np.full((rows, cols), 5.0, dtype="float32")
+    raster = tmp_path / "pop.tif"
+    with rasterio.open(
+        raster, "w", driver="GTiff", height=rows, width=cols, count=1, dtype="float32",
+        crs=UTM35N, transform=from_origin(x0, y0, cell, cell), nodata=-1,
+    ) as dst:  # fmt: skip
+        dst.write(values, 1)
+    mid = x0 + cell * (cols // 2)
+    districts = gpd.GeoDataFrame(
+        {"区名": ["西区", "东区"]},
+        geometry=[shapely.box(x0, y0 - rows * cell, mid, y0),
+                  shapely.box(mid, y0 - rows * cell, x0 + cols * cell, y0)],
+        crs=UTM35N,
+    )  # fmt: skip
+    districts.to_file(tmp_path / "districts.gpkg")
+    (tmp_path / "census.csv").write_text("name,pop\n西区,12000\n东区,8000\n", encoding="utf-8-sig")
+    out = tmp_path / "out"
+    code = main([
+        "run", "--osm", str(karhula_pbf), "--out", str(out), "-q",
+        "--population", str(raster), "--districts", str(tmp_path / "districts.gpkg"),
+        "--district-col", "区名", "--census", str(tmp_path / "census.csv"),
+        "--census-pop-col", "pop", "--cbr", "5",
+    ])  # fmt: skip
+    assert code == 0
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    demand = summary["demand"]
+    assert demand["residents_estimate"] == pytest.approx(20000.0, abs=0.5)
+    assert demand["under3_share"] == pytest.approx(0.015)
+    assert demand["under3_estimate"] == pytest.approx(300.0, abs=0.1)
+    assert "raster" in demand["method"]
+    assert {r["census"] for r in demand["census_calibration"]} == {12000.0, 8000.0}
+    homes = gpd.read_file(out / "results.gpkg", layer="demand")
+    assert homes["residents"].sum() == pytest.approx(20000.0, rel=1e-6)
+
+
+def test_census_names_not_matching(
+    tmp_path: Path, karhula_pbf: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    districts = gpd.GeoDataFrame(
+        {"name": ["A"]}, geometry=[shapely.box(0, 0, 1e6, 8e6)], crs=UTM35N
+    )
+    districts.to_file(tmp_path / "d.gpkg")
+    (tmp_path / "c.csv").write_text("name,population\nB,100\n", encoding="utf-8")
+    out = tmp_path / "out"
+    code = main(
+        [
+            "run",
+            "--osm",
+            str(karhula_pbf),
+            "--out",
+            str(out),
+            "-q",
+            "--districts",
+            str(tmp_path / "d.gpkg"),
+            "--census",
+            str(tmp_path / "c.csv"),
+        ]
+    )
+    _assert_clean_failure(capsys, code, out, "B")
