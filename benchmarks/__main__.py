@@ -126,6 +126,15 @@ def _profile(fn: Any, top: int = 25) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    given = sys.argv[1:] if argv is None else argv
+    if given[:2] == ["--case", "supply"]:  # E2SFCA vs PySAL access: benchmarks/supply.py
+        from benchmarks import supply
+
+        return supply.main(given[2:])
+    if given[:2] == ["--case", "population"]:  # catchment population: benchmarks/population.py
+        from benchmarks import population
+
+        return population.main(given[2:])
     args = _parse(argv)
     from benchmarks import constraints, data
     from siting.rulebook import default_rulebook
@@ -234,6 +243,9 @@ def main(argv: list[str] | None = None) -> int:
     }
     if profile:
         record["profile"] = profile
+    if out.exists():  # keep cases other runs wrote (e.g. --case population)
+        previous = json.loads(out.read_text(encoding="utf-8")).get("cases", {})
+        record["cases"] = {**previous, **record["cases"]}
     out.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"\nwrote {out}")
     return 0
