@@ -267,6 +267,17 @@ def run_study(
         crit = pd.DataFrame(index=cand.index)
         crit["walk_under3"] = access.catchment_sum(within, u3)
         crit["walk_residents"] = access.catchment_sum(within, homes["residents"].to_numpy())
+        # Straight-line catchment (a circle of walk_m): from a metric raster when there is
+        # one (exact cell coverage), else from the placed demand points.
+        if population is not None and surface.crs.is_projected:
+            from siting.population import catchment_sum_raster
+
+            pts = gpd.GeoSeries(sites.to_numpy(), crs=crs).to_crs(surface.crs)
+            radius = catchment_sum_raster(surface, pts, dist=walk_m).to_numpy()
+            crit["radius_under3"] = share * np.nan_to_num(radius)
+        else:
+            near, home = homes.sindex.query(sites.to_numpy(), predicate="dwithin", distance=walk_m)
+            crit["radius_under3"] = np.bincount(near, weights=u3[home], minlength=len(cand))
         unmet = homes["unmet_under3"].to_numpy()
         crit["unserved_under3"] = access.catchment_sum(within, unmet)
         public = am[am["amenity"].isin(PUBLIC_RESOURCES)]

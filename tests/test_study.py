@@ -8,6 +8,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+import shapely
 
 from siting import ConfigError, run_study
 from siting.access import catchment_sum, network_from_edges, walk_distances
@@ -155,3 +156,13 @@ def test_card_of_every_parcel(karhula_result) -> None:
 def test_bad_k(karhula_layers) -> None:
     with pytest.raises(ConfigError, match="positive integer"):
         run_study(karhula_layers, k=0)
+
+
+def test_radius_under3_is_straight_line_sum(karhula_result) -> None:
+    cand = karhula_result.candidates
+    homes = karhula_result.demand
+    sites = cand.geometry.representative_point()
+    dist = shapely.distance(sites.to_numpy()[:, None], homes.geometry.to_numpy()[None, :])
+    expected = (np.where(dist <= 300.0, homes["under3"].to_numpy()[None, :], 0.0)).sum(axis=1)
+    np.testing.assert_allclose(cand["radius_under3"], expected, rtol=1e-9)
+    assert (cand["radius_under3"] >= 0).all() and cand["radius_under3"].max() > 0
