@@ -32,6 +32,8 @@ _TEXT: dict[str, tuple[str, str]] = {
     "none_in_study": ("研究区内无相关危险源，通过", "no such hazard in the study area: pass"),
     "no_feature": ("通过（范围内无）", "pass (none near)"),
     "penalty": ("扣分", "penalty"),
+    "unmet": ("多数需求未被现有托育满足", "mostly unmet by existing childcare"),
+    "met_demand": ("需求基本被满足", "mostly met"),
     "soft_penalty": ("（扣分项）", "(soft penalty)"),
     "threshold": ("要求", "Threshold"),
     "crosses": ("穿越地块", "crosses the parcel"),

@@ -210,6 +210,10 @@ def _legend(result: StudyResult, lang: str) -> folium.Element:
         f"<div><i style='background:{_EXCLUDED}'></i>{_esc(t('excluded', lang))}</div>"
         f"<div><i style='background:none;border:3px solid #e7298a'></i>"
         f"{_esc(t('selected', lang))}</div>"
+        f"<b>{_esc(t('demand', lang))}</b>"
+        f"<div><i style='background:#e66101;border-radius:50%'></i>{_esc(t('unmet', lang))}</div>"
+        f"<div><i style='background:#2166ac;border-radius:50%'></i>{_esc(t('met_demand', lang))}"
+        "</div>"
         f"<b>{_esc(t('hazards', lang))}</b>{hazards}"
         f"<div style='margin-top:4px;color:#555'>{_esc(t('estimate_note', lang))}<br>"
         f"{_esc(t('attribution', lang))}</div></div>"
@@ -309,13 +313,15 @@ def result_map(result: StudyResult, *, lang: str = "zh", basemap: str = "osm") -
 
     dem = folium.FeatureGroup(name=t("demand", lang), show=False)
     homes = _geojson(result.demand)
-    for geom, u3 in zip(homes.geometry, homes["under3"], strict=True):
+    unmet = homes["unmet_under3"] if "unmet_under3" in homes else homes["under3"]
+    for geom, u3, gap in zip(homes.geometry, homes["under3"], unmet, strict=True):
+        # orange: most of the home's under-3 demand is not met by existing childcare (E2SFCA)
         folium.CircleMarker(
             [geom.y, geom.x],
             radius=1.5 + 3 * math.sqrt(float(u3)),
             weight=0,
             fill=True,
-            fill_color="#2166ac",
+            fill_color="#e66101" if float(gap) > 0.5 * float(u3) else "#2166ac",
             fill_opacity=0.5,
         ).add_to(dem)
     dem.add_to(fmap)
