@@ -87,10 +87,18 @@ class _Popup(MacroElement):
         self.content = json.dumps(content, ensure_ascii=False).replace("</", "<\\/")
 
 
+_JS_TEMPLATE_CHARS = str.maketrans({"`": "&#96;", "$": "&#36;", "\\": "&#92;"})
+
+
 def _esc(value: object) -> str:
+    """Escape text from data for HTML *and* for folium's JavaScript template strings.
+
+    folium puts tooltips inside backtick strings, so a backtick, ``${`` or a backslash in an
+    OSM name would break the page or run code; they become HTML character references.
+    """
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
-    return html.escape(str(value))
+    return html.escape(str(value)).translate(_JS_TEMPLATE_CHARS)
 
 
 def _fmt(value: float, digits: int = 1) -> str:

@@ -97,3 +97,27 @@ def test_map_renders_in_chromium_without_console_errors(result, tmp_path: Path) 
         check=False,
     )
     assert shot.is_file() and shot.stat().st_size > 10_000
+
+
+NODE = shutil.which("node")
+
+
+@pytest.mark.skipif(NODE is None, reason="node not installed")
+def test_backticks_dollars_backslashes_keep_the_script_valid(result, tmp_path: Path) -> None:
+    import dataclasses
+    import re
+
+    cand = result.candidates.copy()
+    cand.loc[cand.index[0], "parcel_id"] = "B`${alert(1)}`"
+    cand.loc[cand.index[1], "parcel_id"] = "C:\\users\\x"
+    evil = dataclasses.replace(result, candidates=cand)
+    page = result_map(evil, basemap="none").get_root().render()
+    assert "${alert(1)}" not in page
+    scripts = re.findall(r"<script>(.*?)</script>", page, flags=re.S)
+    assert scripts
+    path = tmp_path / "map.js"
+    path.write_text("\n;\n".join(scripts[1:]), encoding="utf-8")  # [0] is Leaflet itself
+    check = subprocess.run(
+        [NODE, "--check", str(path)], capture_output=True, text=True, check=False
+    )
+    assert check.returncode == 0, check.stderr[-500:]
