@@ -31,6 +31,7 @@ __all__ = [
     "applies_to",
     "apply_constraints",
     "buildable_area",
+    "clearance",
     "compliance_table",
     "rule_key",
     "setback_zones",
@@ -53,7 +54,7 @@ def applies_to(
     """
     mask = hazards["hazard_class"].isin(rule.hazard_classes).to_numpy().copy()
     if rule.subtypes is not None:
-        wanted = set(rule.subtypes)
+        wanted = {s.strip().lower() for s in rule.subtypes}
         if subtype_sets is None:
             subtype_sets = _subtype_sets(hazards)
         mask &= subtype_sets.map(lambda s: bool(wanted & s)).to_numpy(dtype=bool)
@@ -65,7 +66,11 @@ def applies_to(
 
 
 def _subtype_sets(hazards: gpd.GeoDataFrame) -> pd.Series:
-    return hazards["subtypes"].fillna("").astype(str).str.split(";").map(set)
+    """Each feature's subtypes as a set, normalised ("petrol; LPG" -> {"petrol", "lpg"})."""
+    return (
+        hazards["subtypes"].fillna("").astype(str).str.lower().str.split(";")
+        .map(lambda parts: {p.strip() for p in parts if p.strip()})
+    )  # fmt: skip
 
 
 def thresholds(
@@ -355,3 +360,50 @@ def compliance_table(
     if not frames:
         return pd.DataFrame(columns=["parcel_id", "rule_id", "result"])
     return pd.concat(frames, ignore_index=True)
+
+
+def clearance(
+    parcels: gpd.GeoDataFrame,
+    hazards: gpd.GeoDataFrame,
+    rulebook: Rulebook,
+    *,
+    cap: float = 200.0,
+) -> pd.Series:
+    """Clearance beyond the binding hard setback: min over features of distance - setback.
+
+    Unlike the ``margin_<rule>_m`` columns (exact only within each class's screening
+    radius), this is exact up to ``cap`` metres for every parcel, so a score built on it
+    does not jump at a screening radius. Values are capped at ``cap``; a parcel inside a
+    setback gets a negative value.
+
+    Parameters
+    ----------
+    parcels, hazards
+        Same projected CRS.
+    rulebook
+        Its active hard setback rules give each feature's binding setback (the largest).
+    cap
+        Largest clearance reported, metres.
+
+    Returns
+    -------
+    Series
+        ``hazard_margin_m``, aligned to ``parcels``.
+    """
+    require_projected(parcels, "parcels")
+    require_same_crs(parcels, "parcels", hazards, "hazards")
+    hz = hazards.reset_index(drop=True)
+    binding = np.full(len(hz), np.nan)
+    sets = _subtype_sets(hz)
+    for r in rulebook.active_rules:
+        if r.kind == "setback" and r.hard:
+            mask = applies_to(r, hz, subtype_sets=sets)
+            binding = np.fmax(binding, thresholds(r, hz, mask=mask))
+    out = np.full(len(parcels), float(cap))
+    used = np.flatnonzero(~np.isnan(binding))
+    if len(used) and len(parcels):
+        search = np.nan_to_num(binding) + cap
+        h_idx, p_idx, d = _pairs_within(parcels.geometry.to_numpy(), hz.geometry.to_numpy(),
+                                        used, search)  # fmt: skip
+        out = np.minimum(out, _group_min(p_idx, d - binding[h_idx], len(parcels)))
+    return pd.Series(out, index=parcels.index, name="hazard_margin_m")

@@ -289,8 +289,9 @@ def run_study(
         )
         crit = crit.join(parcels.frontage(cand, roads))
         crit["dist_childcare_m"] = access.nearest_dist(cand.geometry, existing)
-        margins = cons[[c for c in cons.columns if c.startswith("margin_")]]
-        crit["hazard_margin_m"] = margins.min(axis=1) if margins.shape[1] else np.inf
+        crit["hazard_margin_m"] = constraints.clearance(
+            cand, haz, rb, cap=scoring.CRITERIA["hazard_margin_m"].cap
+        )
         crit["area_m2"] = cand["area_m2"]
         penalties = {
             f"penalty_{constraints.rule_key(r)}": float(r.weight or 0.0)

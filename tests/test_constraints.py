@@ -1053,3 +1053,28 @@ def test_inputs_not_mutated(karhula, rulebook):
 
 def test_rule_key():
     assert rule_key(default_rulebook().rule("GAS-10")) == "gas_10"
+
+
+def test_clearance_is_exact_up_to_the_cap_on_karhula(karhula_metric) -> None:
+    """B0040-type case: a parcel 13 m from a 10 kV line must not get the full mark."""
+    from siting.constraints import clearance
+    from siting.hazards import hazards_from_layers
+    from siting.parcels import parcels_from_blocks
+    from siting.rulebook import default_rulebook
+
+    parcels = parcels_from_blocks(karhula_metric["landuse"], karhula_metric["roads"])
+    hz = hazards_from_layers(karhula_metric)
+    got = clearance(parcels, hz, default_rulebook(), cap=200.0)
+    # independent: binding setbacks by hand (fuel 50 m; PWR-09 by voltage: 110 kV 12.5, 10 kV 5)
+    expected = np.full(len(parcels), 200.0)
+    for _, h in hz.iterrows():
+        if h["hazard_class"] == "fuel_station":
+            s = 50.0
+        elif h["hazard_class"] == "power_line":
+            s = 12.5 if h["voltage_kv"] > 35 else 5.0
+        else:
+            continue  # industrial land: soft band only, never binding
+        d = shapely.distance(parcels.geometry.to_numpy(), h.geometry)
+        expected = np.minimum(expected, d - s)
+    np.testing.assert_allclose(got.to_numpy(), expected, atol=1e-9)
+    assert ((got > 0) & (got < 20)).any()  # finite clearances beyond the screening radius
