@@ -94,15 +94,19 @@ DEFAULT_WEIGHTS: dict[str, float] = {
 }
 
 
+def _check_weight_values(weights: Mapping[str, float]) -> None:
+    for name, w in weights.items():
+        if isinstance(w, bool) or not isinstance(w, numbers.Real) or not math.isfinite(w) or w < 0:
+            msg = f"weight of {name!r} must be a non-negative number, got {w!r}"
+            raise ConfigError(msg)
+
+
 def _check_weights(weights: Mapping[str, float], *, known: set[str]) -> dict[str, float]:
     unknown = sorted(set(weights) - known)
     if unknown:
         msg = f"unknown criterion weight(s) {unknown}; known criteria: {sorted(CRITERIA)}"
         raise ConfigError(msg)
-    for name, w in weights.items():
-        if isinstance(w, bool) or not isinstance(w, numbers.Real) or not math.isfinite(w) or w < 0:
-            msg = f"weight of {name!r} must be a non-negative number, got {w!r}"
-            raise ConfigError(msg)
+    _check_weight_values(weights)
     total = float(sum(weights.values()))
     if total <= 0:
         msg = "at least one criterion weight must be positive"
@@ -132,15 +136,17 @@ def score_parcels(
         Criterion name -> weight.
     penalties
         Soft-rule penalty column (``penalty_<rule>``, 0-1 from
-        :func:`siting.constraints.apply_constraints`) -> the rule's weight. A penalty enters
-        as ``1 - penalty`` (no min-max scaling: 0 penalty is full marks). All weights together
-        are normalised to sum to 1.
+        :func:`siting.constraints.apply_constraints`) -> the rule's weight. Each takes
+        ``weight x penalty x 100`` points off (its ``contrib_`` column is negative); the
+        criterion weights alone are normalised to sum to 1, so an unpenalised parcel scores
+        0-100 and a penalised one can fall below 0.
 
     Returns
     -------
     DataFrame
-        Aligned to ``criteria.index``: ``norm_<c>`` (0-1), ``contrib_<c>`` (points),
-        ``score`` (0-100, NaN if excluded) and ``rank`` (nullable Int64, 1 = best).
+        Aligned to ``criteria.index``: ``norm_<c>`` (0-1), ``contrib_<c>`` (points; negative
+        for penalties), ``score`` (their sum, NaN if excluded) and ``rank`` (nullable Int64,
+        1 = best).
 
     Raises
     ------
@@ -154,18 +160,18 @@ def score_parcels(
     if bad:
         msg = f"penalty columns must be named penalty_<rule>, got {bad}"
         raise ConfigError(msg)
-    w = _check_weights({**weights, **pen}, known=set(CRITERIA) | set(pen))
-    require_columns(criteria, "criteria", list(w))
+    w = _check_weights(weights, known=set(CRITERIA))
+    _check_weight_values(pen)
+    require_columns(criteria, "criteria", [*w, *pen])
     ok = eligible.to_numpy(dtype=bool)
     out = pd.DataFrame(index=criteria.index)
     score = np.zeros(len(criteria))
+    for name, weight in pen.items():
+        # A soft rule takes points off: weight x penalty x 100 (the rule's own weight).
+        value = np.where(ok, criteria[name].to_numpy(dtype=float), np.nan)
+        out[f"contrib_{name}"] = -value * weight * 100.0
+        score = score - np.nan_to_num(value) * weight * 100.0
     for name, weight in w.items():
-        if name in pen:
-            norm = np.where(ok, 1.0 - criteria[name].to_numpy(dtype=float), np.nan)
-            out[f"norm_{name}"] = norm
-            out[f"contrib_{name}"] = norm * weight * 100.0
-            score = score + np.nan_to_num(norm) * weight * 100.0
-            continue
         crit = CRITERIA[name]
         values = np.minimum(criteria[name].to_numpy(dtype=float), crit.cap)
         norm = np.full(len(values), np.nan)

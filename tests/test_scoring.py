@@ -218,3 +218,24 @@ def test_inputs_not_mutated():
     score_parcels(crit, eligible=ok, parcel_id=ids, weights=weights)
     pd.testing.assert_frame_equal(crit, before)
     assert weights == DEFAULT_WEIGHTS
+
+
+def test_penalties_take_points_off_without_diluting_weights():
+    crit = _criteria()
+    crit["penalty_gas_10"] = [0.0, 0.5, 0.0, 1.0, 0.0]
+    base = score_parcels(_criteria(), eligible=_eligible(), parcel_id=_ids())
+    got = score_parcels(
+        crit, eligible=_eligible(), parcel_id=_ids(), penalties={"penalty_gas_10": 0.05}
+    )
+    ok = _eligible().to_numpy()
+    # criterion contributions unchanged; the penalty subtracts weight x penalty x 100
+    for c in DEFAULT_WEIGHTS:
+        np.testing.assert_allclose(got.loc[ok, f"contrib_{c}"], base.loc[ok, f"contrib_{c}"])
+    np.testing.assert_allclose(got.loc[ok, "contrib_penalty_gas_10"], [0.0, -2.5, 0.0, -5.0])
+    np.testing.assert_allclose(
+        got.loc[ok, "score"], base.loc[ok, "score"] - np.array([0.0, 2.5, 0.0, 5.0])
+    )
+    with pytest.raises(siting.ConfigError):
+        score_parcels(
+            crit, eligible=_eligible(), parcel_id=_ids(), penalties={"penalty_gas_10": -1}
+        )
