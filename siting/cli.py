@@ -23,6 +23,14 @@ from siting.rulebook import Rulebook
 __all__ = ["main"]
 
 
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        msg = f"must be a positive integer, got {value}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
 def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lang", choices=LANGS, default="zh", help="map/report language (default zh)")
     p.add_argument(
@@ -31,7 +39,9 @@ def _add_common(p: argparse.ArgumentParser) -> None:
         default="osm",
         help="map basemap: osm tiles, or none for fully offline (default osm)",
     )
-    p.add_argument("-k", "--sites", type=int, default=5, help="new sites to select (default 5)")
+    p.add_argument(
+        "-k", "--sites", type=_positive_int, default=5, help="new sites to select (default 5)"
+    )
     p.add_argument(
         "--rules",
         type=Path,
@@ -108,10 +118,15 @@ def _run_one(name: str, layers_loader: object, args: argparse.Namespace, out: Pa
     written = outputs.write_outputs(result, out, lang=args.lang, basemap=args.basemap)
     c = result.summary["counts"]
     tg = result.summary["targets"]
+
+    def pct(v: float | None) -> str:
+        return "n/a" if v is None else f"{v:.1%}"
+
     print(
         f"[{name}] {c['candidates']} parcels, {c['eligible']} eligible, {c['selected']} selected; "
-        f"coverage {tg['coverage_before']:.1%} → {tg['coverage_after']:.1%} "
-        f"(target {tg['coverage_target']:.0%})"
+        f"community coverage {pct(tg['coverage_before'])} → {pct(tg['coverage_after'])} "
+        f"(target {tg['coverage_target']:.0%}); slots per 1,000 {tg['slots_per_1000_before']:g}"
+        f" → {tg['slots_per_1000_after']:g} (target {tg['slots_target_per_1000']:g})"
     )
     return written["map.html"]
 

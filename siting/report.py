@@ -30,8 +30,8 @@ def _e(value: object) -> str:
     return html.escape(str(value))
 
 
-def _pct(v: float) -> str:
-    return f"{100 * v:.1f} %"
+def _pct(v: float | None) -> str:
+    return "–" if v is None else f"{100 * v:.1f} %"
 
 
 def _histogram_svg(scores: np.ndarray) -> str:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 
 from siting import (
     access,
@@ -28,6 +29,7 @@ from siting import (
     selection,
     supply,
 )
+from siting._errors import ConfigError
 from siting.crs import metric_crs
 from siting.rulebook import Rulebook, default_rulebook
 
@@ -131,6 +133,18 @@ class Census:
         )  # fmt: skip
 
 
+def _community_share(
+    net: access.Network, facilities: gpd.GeoSeries, communities: gpd.GeoDataFrame, walk_m: float
+) -> float | None:
+    """Share of communities within ``walk_m`` of a facility (None when there are none)."""
+    if len(communities) == 0:
+        return None
+    reps = communities.geometry.representative_point()
+    within = access.walk_distances(net, facilities, reps, dist=walk_m)
+    cov = supply.community_coverage(communities, within, catchment_m=walk_m)
+    return round(float(cov.share), 4)
+
+
 class _Timer:
     def __init__(self, progress: bool) -> None:
         self.seconds: dict[str, float] = {}
@@ -197,6 +211,9 @@ def run_study(
     -------
     StudyResult
     """
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        msg = f"k (number of new sites) must be a positive integer, got {k!r}"
+        raise ConfigError(msg)
     rb = rulebook or default_rulebook()
     timer = _Timer(progress)
     walk_m = rb.param("walk_m")
@@ -257,19 +274,14 @@ def run_study(
             unmet_under3=gap.points["unmet_under3"].to_numpy(),
         )
         communities = supply.communities_from_landuse(lay["landuse"])
-        comm_pts = communities.geometry.representative_point()
-        comm_before = supply.community_coverage(
-            communities,
-            access.walk_distances(net, ex_pts, comm_pts, dist=walk_m),
-            catchment_m=walk_m, target=rb.param("coverage_target"),
-        )  # fmt: skip
+        coverage_before = _community_share(net, ex_pts, communities, walk_m)
         u3 = homes["under3"].to_numpy()
         crit = pd.DataFrame(index=cand.index)
         crit["walk_under3"] = access.catchment_sum(within, u3)
         crit["walk_residents"] = access.catchment_sum(within, homes["residents"].to_numpy())
         # Straight-line catchment (a circle of walk_m): from a metric raster when there is
         # one (exact cell coverage), else from the placed demand points.
-        if population is not None and surface.crs.is_projected:
+        if population is not None and pyproj.CRS(surface.crs) == pyproj.CRS(crs):
             from siting.population import catchment_sum_raster
 
             pts = gpd.GeoSeries(sites.to_numpy(), crs=crs).to_crs(surface.crs)
@@ -352,14 +364,8 @@ def run_study(
     residents = float(homes["residents"].sum())
     new_slots = int(sel["planned_slots"].sum())
     new_pts = sites.iloc[picks["row"].to_numpy()]
-    comm_after = supply.community_coverage(
-        communities,
-        access.walk_distances(
-            net, gpd.GeoSeries(pd.concat([ex_pts, new_pts]).to_numpy(), crs=crs), comm_pts,
-            dist=walk_m,
-        ),
-        catchment_m=walk_m, target=rb.param("coverage_target"),
-    )  # fmt: skip
+    all_pts = gpd.GeoSeries(pd.concat([ex_pts, new_pts]).to_numpy(), crs=crs)
+    coverage_after = _community_share(net, all_pts, communities, walk_m)
     existing_slots = float(gap.totals["slots"])
     failing = candidates["excluded_by"].str.split(";")
     excluded_counts = {
@@ -404,8 +410,8 @@ def run_study(
         },
         "targets": {
             "coverage_target": cov_target,
-            "coverage_before": round(comm_before.share, 4),
-            "coverage_after": round(comm_after.share, 4),
+            "coverage_before": coverage_before,
+            "coverage_after": coverage_after,
             "communities": len(communities),
             "coverage_basis": f"share of residential communities (OSM landuse=residential "
             f"polygons) whose representative point is within a {walk_m:g} m walk of existing "
@@ -443,8 +449,10 @@ def run_study(
         "seconds": timer.seconds,
     }
     tg = summary["targets"]
-    tg["coverage_met_before"] = tg["coverage_before"] >= cov_target
-    tg["coverage_met"] = tg["coverage_after"] >= cov_target
+    tg["coverage_met_before"] = coverage_before is not None and coverage_before >= cov_target
+    tg["coverage_met"] = coverage_after is not None and coverage_after >= cov_target
+    if coverage_after is None:
+        tg["coverage_note"] = "no landuse=residential polygons: community coverage not computed"
     tg["slots_met_before"] = tg["slots_per_1000_before"] >= slots_target
     tg["slots_met"] = tg["slots_per_1000_after"] >= slots_target
     return StudyResult(

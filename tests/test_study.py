@@ -166,3 +166,19 @@ def test_radius_under3_is_straight_line_sum(karhula_result) -> None:
     expected = (np.where(dist <= 300.0, homes["under3"].to_numpy()[None, :], 0.0)).sum(axis=1)
     np.testing.assert_allclose(cand["radius_under3"], expected, rtol=1e-9)
     assert (cand["radius_under3"] >= 0).all() and cand["radius_under3"].max() > 0
+
+
+def test_no_residential_landuse_gives_no_coverage_not_a_crash(karhula_layers) -> None:
+    layers = {k: v.copy() for k, v in karhula_layers.items()}
+    land = layers["landuse"]
+    land.loc[land["landuse"] == "residential", "landuse"] = "mixed"
+    result = run_study(layers, k=1)
+    tg = result.summary["targets"]
+    assert tg["coverage_before"] is None and tg["coverage_after"] is None
+    assert tg["coverage_met"] is False and "not computed" in tg["coverage_note"]
+
+
+@pytest.mark.parametrize("k", [0, -1, 2.5, True])
+def test_bad_k_refused_before_any_work(karhula_layers, k) -> None:
+    with pytest.raises(ConfigError, match="positive integer"):
+        run_study({}, k=k)  # no layers needed: refused first
