@@ -24,7 +24,7 @@ from __future__ import annotations
 import itertools
 import math
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -68,6 +68,69 @@ _PARAM_KEYS = frozenset(
 )
 _HEAD_KEYS = frozenset({"id", "version", "name_zh", "name_en"})
 _TEXT_KEYS = ("value", "unit", "zh", "en", "applies_to", "source", "clause")
+#: Rule keys each kind does not allow (``dist_by_kv`` is read by setback rules only;
+#: a crossing ban has no distance).
+_FORBIDDEN_BY_KIND: dict[str, tuple[str, ...]] = {
+    "setback": (),
+    "no_cross": ("dist_m", "dist_by_kv"),
+    "adjacent": ("dist_by_kv",),
+    "info": ("dist_by_kv",),
+}
+#: Criterion words whose ``dist_<word>_m`` columns sit next to the rule columns in a study
+#: (see :mod:`siting.study`); a rule id may not become one of them.
+_RESERVED_KEYS = ("public", "stop", "main_road", "childcare")
+
+
+@dataclass(frozen=True)
+class _ParamSpec:
+    """What the code needs of a parameter it reads."""
+
+    key: str  # "value" (one number) or "values" (a list)
+    ok: Callable[[float], bool]  # test of the number (each number for "values")
+    need: str  # the requirement, for messages
+    example: str  # a valid setting, for messages
+    meaning: str
+
+
+def _is_int(v: float) -> bool:
+    return float(v).is_integer()
+
+
+#: Parameters the code reads (see siting.study) and the values it can work with.
+_PARAM_SPECS: dict[str, _ParamSpec] = {
+    "walk_m": _ParamSpec("value", lambda v: v > 0, "> 0", "300", "catchment walk in metres"),
+    "walk_speed_m_per_min": _ParamSpec(
+        "value", lambda v: v > 0, "> 0", "60", "walking speed in metres per minute"
+    ),
+    "under3_share": _ParamSpec(
+        "value", lambda v: 0 <= v <= 1, "between 0 and 1", "0.012",
+        "share of residents under 3, a fraction not a percentage",
+    ),
+    "m2_per_child": _ParamSpec(
+        "value", lambda v: v > 0, "> 0", "8", "usable floor area per child in m²"
+    ),
+    "class_sizes": _ParamSpec(
+        "values", lambda v: v > 0 and _is_int(v), "a positive whole number", "[10, 15, 20]",
+        "children per class",
+    ),
+    "max_classes": _ParamSpec(
+        "value", lambda v: v >= 1 and _is_int(v), "a whole number ≥ 1", "10",
+        "classes per facility",
+    ),
+    "target_slots_per_1000": _ParamSpec(
+        "value", lambda v: v >= 0, "≥ 0", "4.5", "childcare slots per 1,000 residents"
+    ),
+    "coverage_target": _ParamSpec(
+        "value", lambda v: 0 <= v <= 1, "between 0 and 1", "0.5",
+        "share of residential communities, a fraction not a percentage",
+    ),
+    "new_area_slots_per_1000": _ParamSpec(
+        "value", lambda v: v >= 0, "≥ 0", "6", "slots per 1,000 residents in new areas"
+    ),
+    "carer_ratios": _ParamSpec(
+        "values", lambda v: v > 0, "> 0", "[3, 5, 7]", "children per carer by class type"
+    ),
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -297,7 +360,36 @@ def _kv_table(table: Any, where: str) -> tuple[tuple[float, float], ...]:
     return tuple(rows)
 
 
-def _rule_from_dict(raw: dict[str, Any], where: str) -> Rule:
+def _subtypes(raw: dict[str, Any], where: str) -> tuple[str, ...] | None:
+    """Subtype names, stripped and lower-cased (hazards store them that way)."""
+    if "subtypes" not in raw:
+        return None
+    names = tuple(s.strip().lower() for s in _str_list(raw["subtypes"], f"{where}: subtypes"))
+    if not names:
+        msg = (
+            f"{where}: subtypes = [] matches no feature, so the rule would never apply; "
+            'list at least one subtype (e.g. subtypes = ["lpg"]) or leave `subtypes` out '
+            "to apply the rule to every feature of its hazard_class"
+        )
+        raise ConfigError(msg)
+    if "" in names:
+        msg = f"{where}: subtypes has an empty name in {raw['subtypes']!r}; remove it"
+        raise ConfigError(msg)
+    return tuple(dict.fromkeys(names))
+
+
+def _rule_from_dict(
+    raw: dict[str, Any],
+    where: str,
+    *,
+    override: Mapping[str, Any] | None = None,
+    base_kind: str | None = None,
+) -> Rule:
+    """Validate one rule table.
+
+    ``override`` and ``base_kind`` are given when ``raw`` is a base rule merged with a user
+    file's entry (``override``), so that messages can say where a key came from.
+    """
     if not isinstance(raw, dict):
         msg = f"{where}: each [[rules]] entry must be a table"
         raise ConfigError(msg)
@@ -314,6 +406,9 @@ def _rule_from_dict(raw: dict[str, Any], where: str) -> Rule:
     if kind not in KINDS:
         msg = f"{where}: kind must be one of {list(KINDS)}, got {kind!r}"
         raise ConfigError(msg)
+    for key in _FORBIDDEN_BY_KIND[kind]:
+        if key in raw:
+            raise _forbidden_key(where, rid, kind, key, override=override, base_kind=base_kind)
     classes: tuple[str, ...] = ()
     if "hazard_class" in raw or kind != "info":
         try:
@@ -327,7 +422,7 @@ def _rule_from_dict(raw: dict[str, Any], where: str) -> Rule:
                 f"needs one of {list(HAZARD_CLASSES)} or a list of them"
             )
             raise ConfigError(msg)
-    subtypes = _str_list(raw["subtypes"], f"{where}: subtypes") if "subtypes" in raw else None
+    subtypes = _subtypes(raw, where)
     min_kv = _number(raw["min_kv"], f"{where}: min_kv") if "min_kv" in raw else None
     dist = _number(raw["dist_m"], f"{where}: dist_m") if "dist_m" in raw else None
     table = _kv_table(raw["dist_by_kv"], where) if "dist_by_kv" in raw else ()
@@ -343,6 +438,15 @@ def _rule_from_dict(raw: dict[str, Any], where: str) -> Rule:
     if not hard and kind != "info" and soft is None:
         msg = f"{where}: a rule with hard = false needs `soft_dist_m` (its penalty band)"
         raise ConfigError(msg)
+    if weight is not None and soft is None:
+        msg = (
+            f"{where}: weight = {weight:g} has no effect on a hard rule without `soft_dist_m`; "
+            "add soft_dist_m (the penalty band in metres, larger than the hard threshold) "
+            "or remove `weight`"
+        )
+        raise ConfigError(msg)
+    if soft is not None and kind != "info":
+        _check_soft_band(where, kind, soft, dist if hard else None, table if hard else ())
     confidence = raw.get("confidence", "")
     if confidence and confidence not in CONFIDENCE_LABELS:
         msg = f"{where}: confidence must be one of {list(CONFIDENCE_LABELS)}, got {confidence!r}"
@@ -355,10 +459,94 @@ def _rule_from_dict(raw: dict[str, Any], where: str) -> Rule:
         texts[key] = raw.get(key, "m" if key == "unit" else "")
     return Rule(
         id=rid, kind=kind, hazard_classes=classes, subtypes=subtypes, min_kv=min_kv,
-        dist_m=dist, dist_by_kv=table, hard=hard, soft_dist_m=soft,
-        weight=weight if (soft is not None or not hard) else None,
+        dist_m=dist, dist_by_kv=table, hard=hard, soft_dist_m=soft, weight=weight,
         confidence=confidence, enabled=_bool(raw, "enabled", where), **texts,
     )  # fmt: skip
+
+
+def _forbidden_key(
+    where: str,
+    rid: str,
+    kind: str,
+    key: str,
+    *,
+    override: Mapping[str, Any] | None,
+    base_kind: str | None,
+) -> ConfigError:
+    why = {
+        "dist_m": "a no_cross rule has no distance (it fails when a feature intersects the parcel)",
+        "dist_by_kv": "`dist_by_kv` is only read by setback rules",
+    }[key]
+    switched = override is not None and base_kind is not None and base_kind != kind
+    if override is not None and key not in override:
+        # the key comes from the base rule, which an override cannot delete
+        head = f"this file switches kind from {base_kind!r} to {kind!r}, so " if switched else ""
+        fix = (
+            f"{head}`{key}` must be removed, but it comes from the base rule and an override "
+            f"cannot remove a key: set enabled = false on {rid} and add a complete local rule "
+            f"with a new id and kind = {kind!r} (without `{key}`)"
+            + (f", or keep kind = {base_kind!r}" if switched else "")
+        )
+    elif switched:
+        fix = (
+            f"this file switches kind from {base_kind!r} to {kind!r}, so `{key}` must be "
+            f"removed: remove it from the {rid} entry of this file, or keep kind = {base_kind!r}"
+        )
+    else:
+        fix = f"remove `{key}`" + (' or use kind = "setback"' if kind != "setback" else "")
+    return ConfigError(f"{where}: {key} is not allowed on a {kind} rule: {why}; {fix}")
+
+
+def _check_soft_band(
+    where: str, kind: str, soft: float, dist: float | None, table: tuple[tuple[float, float], ...]
+) -> None:
+    """Refuse a penalty band that does not reach beyond the hard threshold (0 for soft rules)."""
+    if kind == "no_cross":
+        hard_m, what = 0.0, "the crossing ban (0 m)"
+    elif table:
+        hard_m = max(m for _, m in table)
+        what = f"the largest dist_by_kv distance ({hard_m:g} m)"
+    elif dist is not None:
+        hard_m, what = dist, f"the hard dist_m ({dist:g} m)"
+    else:  # a soft-only rule
+        hard_m, what = 0.0, "0 m"
+    if soft <= hard_m:
+        msg = (
+            f"{where}: soft_dist_m = {soft:g} must be larger than {what}, or the penalty band "
+            f"never applies; set soft_dist_m above {hard_m:g}"
+            + (" (or lower the hard distance)" if hard_m else "")
+        )
+        raise ConfigError(msg)
+
+
+def _column_key(rule_id: str) -> str:
+    """Column-safe form of a rule id; the same as :func:`siting.constraints.rule_key`."""
+    return rule_id.lower().replace("-", "_").replace(" ", "_")
+
+
+def _check_column_keys(rules: Iterable[Rule], where: str) -> None:
+    """Refuse enabled rules whose column names (``dist_<key>_m``, …) would clash."""
+    seen: dict[str, str] = {}
+    for rule in rules:
+        if not rule.enabled:
+            continue
+        key = _column_key(rule.id)
+        if key in _RESERVED_KEYS or key in HAZARD_CLASSES:
+            what = "criterion" if key in _RESERVED_KEYS else "hazard class"
+            msg = (
+                f"{where}: rule id {rule.id!r} becomes the column key {key!r}, which is the "
+                f"{what} {key!r} (column dist_{key}_m); give the rule another id, e.g. "
+                f"'LOC-{rule.id.upper()}'"
+            )
+            raise ConfigError(msg)
+        if key in seen:
+            msg = (
+                f"{where}: rules {seen[key]!r} and {rule.id!r} both become the column key "
+                f"{key!r} (ids are compared lower-cased, with '-' and ' ' read as '_'); rename "
+                f"one of them, or use the exact id {seen[key]!r} to change that rule"
+            )
+            raise ConfigError(msg)
+        seen[key] = rule.id
 
 
 def _rule_to_dict(rule: Rule) -> dict[str, Any]:
@@ -386,6 +574,23 @@ def _param_from_dict(name: str, raw: Any, where: str) -> Parameter:
     if bad:
         msg = f"{where}: parameter {name!r} has unknown key(s) {sorted(bad)}"
         raise ConfigError(msg)
+    spec = _PARAM_SPECS.get(name)
+    try:
+        value, nums = _param_numbers(name, raw, where)
+    except ConfigError as err:
+        if spec is None:
+            raise
+        msg = f"{err}; set [parameters.{name}] {spec.key} = {spec.example} ({spec.meaning})"
+        raise ConfigError(msg) from None
+    if spec is not None:
+        _check_parameter(name, value, nums, where)
+    texts = {k: str(raw.get(k, "")) for k in ("id", "unit", "zh", "en", "source", "clause")}
+    return Parameter(value=value, values=nums, confidence=str(raw.get("confidence", "")), **texts)
+
+
+def _param_numbers(
+    name: str, raw: dict[str, Any], where: str
+) -> tuple[float | None, tuple[float, ...]]:
     if "values" in raw:
         values = raw["values"]
         if not isinstance(values, list) or not values:
@@ -396,8 +601,26 @@ def _param_from_dict(name: str, raw: Any, where: str) -> Parameter:
     else:
         value = _number(raw.get("value"), f"{where}: parameter {name!r} value")
         nums = ()
-    texts = {k: str(raw.get(k, "")) for k in ("id", "unit", "zh", "en", "source", "clause")}
-    return Parameter(value=value, values=nums, confidence=str(raw.get("confidence", "")), **texts)
+    return value, nums
+
+
+def _check_parameter(name: str, value: float | None, values: tuple[float, ...], where: str) -> None:
+    """Check a parameter the code reads against what the code can work with."""
+    spec = _PARAM_SPECS[name]
+    fix = f"set [parameters.{name}] {spec.key} = {spec.example} ({spec.meaning})"
+    if (spec.key == "value") != (value is not None):
+        given, shape = ("values", "one number") if spec.key == "value" else ("value", "a list")
+        msg = (
+            f"{where}: parameter {name!r} needs `{spec.key}` ({shape}), got `{given}`; "
+            f"{fix}, without `{given}`"
+        )
+        raise ConfigError(msg)
+    nums = values if value is None else (value,)
+    if any(not spec.ok(v) for v in nums):
+        each = "each number " if spec.key == "values" else ""
+        got = "[" + ", ".join(f"{v:g}" for v in nums) + "]" if value is None else f"{value:g}"
+        msg = f"{where}: parameter {name!r} {spec.key}: {each}must be {spec.need}, got {got}; {fix}"
+        raise ConfigError(msg)
 
 
 def _param_to_dict(p: Parameter) -> dict[str, Any]:
@@ -450,12 +673,14 @@ def _split(raw: dict[str, Any], where: str) -> tuple[dict[str, Any], list[Any], 
 
 def _rulebook_from_dict(raw: dict[str, Any], where: str) -> Rulebook:
     head, raw_rules, raw_params = _split(raw, where)
+    rules = tuple(_rule_from_dict(r, where) for r in raw_rules)
+    _check_column_keys(rules, where)
     return Rulebook(
         id=str(head.get("id", Path(where).stem)),
         version=str(head.get("version", "0")),
         name_zh=str(head.get("name_zh", "")),
         name_en=str(head.get("name_en", "")),
-        rules=tuple(_rule_from_dict(r, where) for r in raw_rules),
+        rules=rules,
         parameters=MappingProxyType(
             {name: _param_from_dict(name, p, where) for name, p in raw_params.items()}
         ),
@@ -471,7 +696,11 @@ def load_rulebook(path: str | Path) -> Rulebook:
         If the file is missing or not valid TOML.
     ConfigError
         On an unknown key, unknown hazard class, negative or non-numeric distance, duplicate
-        rule id, or a soft rule without a weight.
+        rule id, a soft rule without a weight, inconsistent rule keys (``subtypes = []``,
+        ``dist_by_kv`` on a rule that is not a setback, ``dist_m`` on a crossing ban, a soft
+        band inside the hard distance, a ``weight`` without ``soft_dist_m``), two enabled
+        rules whose ids give the same column key (or a reserved one), or a parameter the code
+        reads with a value it cannot use (e.g. ``walk_m <= 0``). Parameters may be omitted.
     """
     path = Path(path)
     return _rulebook_from_dict(_read_toml(path), str(path))
@@ -482,7 +711,9 @@ def overlay_rulebook(base: Rulebook, path: str | Path) -> Rulebook:
 
     A ``[[rules]]`` entry whose ``id`` exists in ``base`` changes only the keys it gives
     (``enabled = false`` switches the rule off); a new ``id`` adds a complete local rule;
-    ``[parameters.NAME]`` entries change or add parameters.
+    ``[parameters.NAME]`` entries change the keys they give of a parameter of ``base`` (other
+    names are refused, so that a typo is not silently ignored). The merged rules and
+    parameters are validated as :func:`load_rulebook` does.
 
     Parameters
     ----------
@@ -505,6 +736,7 @@ def overlay_rulebook(base: Rulebook, path: str | Path) -> Rulebook:
     where = str(path)
     head, user_rules, user_params = _split(_read_toml(path), where)
     merged = {r.id: _rule_to_dict(r) for r in base.rules}
+    overrides: dict[str, dict[str, Any]] = {}
     for raw in user_rules:
         rid = raw.get("id")
         if isinstance(rid, str) and rid in merged:
@@ -516,15 +748,28 @@ def overlay_rulebook(base: Rulebook, path: str | Path) -> Rulebook:
                 merged[rid].pop("dist_m", None)
             if "dist_m" in raw:
                 merged[rid].pop("dist_by_kv", None)
+            overrides[rid] = raw
             merged[rid] = merged[rid] | raw
         else:
             merged[str(rid)] = raw
-    rules = tuple(_rule_from_dict(r, where) for r in merged.values())
+    base_kinds = {r.id: r.kind for r in base.rules}
+    rules = tuple(
+        _rule_from_dict(r, where, override=overrides.get(rid), base_kind=base_kinds.get(rid))
+        for rid, r in merged.items()
+    )
+    _check_column_keys(rules, where)
     params = {name: _param_to_dict(p) for name, p in base.parameters.items()}
     for name, raw in user_params.items():
+        if name not in params:
+            msg = (
+                f"{where}: unknown parameter [parameters.{name}]; a user file may only change "
+                f"the parameters of {base.id}: {sorted(params)}; fix the name (e.g. a typo) "
+                "or remove the table"
+            )
+            raise ConfigError(msg)
         if not isinstance(raw, dict):
             _param_from_dict(name, raw, where)  # raises with the right message
-        base_p = params.get(name, {})
+        base_p = params[name]
         if "values" in raw:
             base_p.pop("value", None)
         if "value" in raw:

@@ -673,9 +673,7 @@ def test_overlay_changes_parameters(tmp_path: Path) -> None:
     base = default_rulebook()
     book = overlay(
         tmp_path,
-        "[parameters.walk_m]\nvalue = 500\n"
-        "[parameters.class_sizes]\nvalues = [12, 18]\n"
-        '[parameters.local_extra]\nvalue = 2\nsource = "me"\n',
+        "[parameters.walk_m]\nvalue = 500\n[parameters.class_sizes]\nvalues = [12, 18]\n",
     )
     assert book.param("walk_m") == 500.0
     walk = book.parameters["walk_m"]
@@ -683,7 +681,6 @@ def test_overlay_changes_parameters(tmp_path: Path) -> None:
         base.parameters["walk_m"].id, "m", base.parameters["walk_m"].source,
     )  # fmt: skip
     assert book.parameters["class_sizes"].values == (12.0, 18.0)
-    assert book.param("local_extra") == 2.0
     assert book.param("under3_share") == base.param("under3_share")
     assert book.rules == base.rules
     assert base == default_rulebook()
@@ -790,3 +787,365 @@ def test_overlay_missing_or_broken_file(tmp_path: Path) -> None:
         overlay_rulebook(default_rulebook(), tmp_path / "none.toml")
     with pytest.raises(DataSourceError, match="not valid UTF-8 TOML"):
         overlay_rulebook(default_rulebook(), write(tmp_path, "[[rules]\n"))
+
+
+# --- parameters the code reads are validated ------------------------------------------
+
+KNOWN_PARAMETERS = sorted(default_rulebook().parameters)
+
+
+def test_overlay_refuses_unknown_parameter_names(tmp_path: Path) -> None:
+    path = write(tmp_path, "[parameters.walk_meters]\nvalue = 500\n", "county-rules.toml")
+    with pytest.raises(ConfigError) as info:
+        overlay_rulebook(default_rulebook(), path)
+    message = str(info.value)
+    assert str(path) in message
+    assert "unknown parameter [parameters.walk_meters]" in message
+    assert "fix the name" in message
+    for name in KNOWN_PARAMETERS:
+        assert repr(name) in message, name
+
+
+def test_complete_rulebook_may_define_and_omit_parameters(tmp_path: Path) -> None:
+    book = load_rulebook(
+        write(tmp_path, "[parameters.local_extra]\nvalue = -0.0\n[parameters.walk_m]\nvalue = 1\n")
+    )
+    assert set(book.parameters) == {"local_extra", "walk_m"}
+    assert book.param("walk_m") == 1.0
+
+
+#: (parameter, bad setting, requirement in the message, key named)
+BAD_PARAMETERS = [
+    ("walk_m", "value = 0", "must be > 0", "value"),
+    ("walk_speed_m_per_min", "value = 0", "must be > 0", "value"),
+    ("under3_share", "value = 1.2", "must be between 0 and 1", "value"),
+    ("under3_share", "value = 12", "must be between 0 and 1", "value"),
+    ("m2_per_child", "value = 0", "must be > 0", "value"),
+    ("class_sizes", "values = [10, 12.5]", "each number must be a positive whole number",
+     "values"),
+    ("class_sizes", "values = [0, 10]", "each number must be a positive whole number", "values"),
+    ("class_sizes", "values = []", "non-empty list", "values"),
+    ("class_sizes", "value = 10", "needs `values`", "values"),
+    ("max_classes", "value = 0", "must be a whole number ≥ 1", "value"),
+    ("max_classes", "value = 2.5", "must be a whole number ≥ 1", "value"),
+    ("max_classes", "values = [2, 3]", "needs `value`", "value"),
+    ("target_slots_per_1000", "value = -1", "must not be negative", "value"),
+    ("coverage_target", "value = 50", "must be between 0 and 1", "value"),
+    ("new_area_slots_per_1000", "value = -6", "must not be negative", "value"),
+    ("carer_ratios", "values = [3, 0, 7]", "each number must be > 0", "values"),
+    ("walk_m", 'value = "300"', "must be a number", "value"),
+]  # fmt: skip
+
+
+def _check_parameter_message(message: str, path: Path, name: str, need: str, key: str) -> None:
+    assert str(path) in message, message
+    assert repr(name) in message, message
+    assert need in message, message
+    assert key in message, message
+    assert f"set [parameters.{name}] {key} = " in message, message  # how to fix
+
+
+@pytest.mark.parametrize(("name", "setting", "need", "key"), BAD_PARAMETERS)
+def test_overlay_validates_parameters(
+    tmp_path: Path, name: str, setting: str, need: str, key: str
+) -> None:
+    path = write(tmp_path, f"[parameters.{name}]\n{setting}\n", "county-rules.toml")
+    with pytest.raises(ConfigError) as info:
+        overlay_rulebook(default_rulebook(), path)
+    _check_parameter_message(str(info.value), path, name, need, key)
+
+
+@pytest.mark.parametrize(("name", "setting", "need", "key"), BAD_PARAMETERS)
+def test_load_validates_parameters(
+    tmp_path: Path, name: str, setting: str, need: str, key: str
+) -> None:
+    path = write(tmp_path, f"[parameters.{name}]\n{setting}\n")
+    with pytest.raises(ConfigError) as info:
+        load_rulebook(path)
+    _check_parameter_message(str(info.value), path, name, need, key)
+
+
+@pytest.mark.parametrize(
+    "setting",
+    [
+        "[parameters.under3_share]\nvalue = 0\n",
+        "[parameters.under3_share]\nvalue = 1\n",
+        "[parameters.coverage_target]\nvalue = 1\n",
+        "[parameters.target_slots_per_1000]\nvalue = 0\n",
+        "[parameters.new_area_slots_per_1000]\nvalue = 0\n",
+        "[parameters.max_classes]\nvalue = 1\n",
+        "[parameters.class_sizes]\nvalues = [8]\n",
+        "[parameters.carer_ratios]\nvalues = [2.5]\n",
+    ],
+)
+def test_parameter_bounds_are_inclusive_where_documented(tmp_path: Path, setting: str) -> None:
+    overlay(tmp_path, setting)
+    load_rulebook(write(tmp_path, setting, "full.toml"))
+
+
+def test_shipped_profile_with_a_bad_parameter_is_refused(tmp_path: Path) -> None:
+    # default_rulebook() and load_rulebook() share the validation: a copy of the shipped
+    # file with walk_m = 0 is refused
+    text = resources.files("siting").joinpath("rules/fuxin-2020.toml").read_text("utf-8")
+    head, tail = text.split("[parameters.walk_m]", 1)
+    assert "value = 300.0" in tail
+    path = write(
+        tmp_path, head + "[parameters.walk_m]" + tail.replace("value = 300.0", "value = 0", 1)
+    )
+    with pytest.raises(ConfigError, match=r"parameter 'walk_m' value: must be > 0, got 0"):
+        load_rulebook(path)
+
+
+# --- rule consistency -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "fragments"),
+    [
+        pytest.param(
+            RULE_HEAD + 'hazard_class = "fuel_station"\ndist_m = 5\nsubtypes = []\n',
+            ["R-1", "subtypes = []", "matches no feature", "leave `subtypes` out"],
+            id="empty-subtypes",
+        ),
+        pytest.param(
+            RULE_HEAD + 'hazard_class = "fuel_station"\ndist_m = 5\nsubtypes = ["lpg", " "]\n',
+            ["R-1", "subtypes", "empty name", "remove it"],
+            id="blank-subtype",
+        ),
+        pytest.param(
+            RULE_HEAD + 'hazard_class = "power_line"\nkind = "adjacent"\n'
+            "dist_by_kv = [[10.0, 5.0]]\n",
+            ["R-1", "dist_by_kv is not allowed on a adjacent rule", "only read by setback",
+             'remove `dist_by_kv` or use kind = "setback"'],
+            id="table-on-adjacent",
+        ),
+        pytest.param(
+            RULE_HEAD + 'hazard_class = "power_line"\nkind = "no_cross"\n'
+            "dist_by_kv = [[10.0, 5.0]]\n",
+            ["R-1", "dist_by_kv is not allowed on a no_cross rule"],
+            id="table-on-no-cross",
+        ),
+        pytest.param(
+            RULE_HEAD + 'kind = "info"\nvalue = "x"\ndist_by_kv = [[10.0, 5.0]]\n',
+            ["R-1", "dist_by_kv is not allowed on a info rule"],
+            id="table-on-info",
+        ),
+        pytest.param(
+            RULE_HEAD + 'hazard_class = "pipeline"\nkind = "no_cross"\ndist_m = 5\n',
+            ["R-1", "dist_m is not allowed on a no_cross rule", "no distance",
+             "remove `dist_m`"],
+            id="distance-on-no-cross",
+        ),
+        pytest.param(
+            RULE_HEAD + 'hazard_class = "pipeline"\ndist_m = 50\nsoft_dist_m = 50\nweight = 0.1\n',
+            ["R-1", "soft_dist_m = 50 must be larger than the hard dist_m (50 m)",
+             "set soft_dist_m above 50"],
+            id="soft-band-equal-to-distance",
+        ),
+        pytest.param(
+            RULE_HEAD + 'hazard_class = "pipeline"\ndist_m = 50\nsoft_dist_m = 20\nweight = 0.1\n',
+            ["R-1", "soft_dist_m = 20 must be larger than the hard dist_m (50 m)"],
+            id="soft-band-inside-distance",
+        ),
+        pytest.param(
+            RULE_HEAD + 'hazard_class = "power_line"\ndist_by_kv = [[10.0, 5.0], [220.0, 30.0]]\n'
+            "soft_dist_m = 25\nweight = 0.1\n",
+            ["R-1", "soft_dist_m = 25", "largest dist_by_kv distance (30 m)",
+             "set soft_dist_m above 30"],
+            id="soft-band-inside-voltage-table",
+        ),
+        pytest.param(
+            RULE_HEAD + 'hazard_class = "pipeline"\nkind = "no_cross"\nsoft_dist_m = 0\n'
+            "weight = 0.1\n",
+            ["R-1", "soft_dist_m = 0 must be larger than the crossing ban (0 m)"],
+            id="zero-band-on-no-cross",
+        ),
+        pytest.param(
+            RULE_HEAD + 'hazard_class = "industrial"\ndist_m = 0\nhard = false\n'
+            "soft_dist_m = 0\nweight = 0.1\n",
+            ["R-1", "soft_dist_m = 0 must be larger than 0 m"],
+            id="zero-band-on-soft-rule",
+        ),
+        pytest.param(
+            RULE_HEAD + 'hazard_class = "pipeline"\ndist_m = 5\nweight = 0.1\n',
+            ["R-1", "weight = 0.1 has no effect", "without `soft_dist_m`",
+             "add soft_dist_m", "or remove `weight`"],
+            id="weight-without-band",
+        ),
+    ],
+)  # fmt: skip
+def test_inconsistent_rules(tmp_path: Path, body: str, fragments: list[str]) -> None:
+    path = write(tmp_path, body)
+    with pytest.raises(ConfigError) as info:
+        load_rulebook(path)
+    message = str(info.value)
+    assert str(path) in message, message
+    for fragment in fragments:
+        assert fragment in message, f"{fragment!r} not in {message!r}"
+
+
+def test_soft_band_beyond_hard_threshold_is_fine(tmp_path: Path) -> None:
+    book = load_rulebook(
+        write(
+            tmp_path,
+            RULE_HEAD + 'hazard_class = "power_line"\ndist_by_kv = [[10.0, 5.0], [220.0, 30.0]]\n'
+            "soft_dist_m = 31\nweight = 0.1\n"
+            '[[rules]]\nid = "R-2"\nhazard_class = "pipeline"\nkind = "no_cross"\n'
+            "soft_dist_m = 10\nweight = 0.1\n"
+            '[[rules]]\nid = "R-3"\nhazard_class = "industrial"\ndist_m = 80\nhard = false\n'
+            "soft_dist_m = 50\nweight = 0.1\n",
+        )
+    )
+    assert book.rule("R-1").has_soft_band
+    assert book.rule("R-2").has_soft_band
+    assert book.rule("R-3").soft_dist_m == 50.0  # a soft-only rule has no hard threshold
+
+
+def test_subtypes_are_normalised(tmp_path: Path) -> None:
+    book = load_rulebook(
+        write(
+            tmp_path,
+            RULE_HEAD + 'hazard_class = "fuel_station"\ndist_m = 5\nsubtypes = [" LPG ", "Cng"]\n'
+            '[[rules]]\nid = "R-2"\nhazard_class = "fuel_station"\ndist_m = 5\nsubtypes = "LNG"\n',
+        )
+    )
+    assert book.rule("R-1").subtypes == ("lpg", "cng")
+    assert book.rule("R-2").subtypes == ("lng",)
+    over = overlay(tmp_path, '[[rules]]\nid = "GAS-06"\nsubtypes = ["LPG", " Cng"]\n')
+    assert over.rule("GAS-06").subtypes == ("lpg", "cng")
+
+
+def test_weight_is_no_longer_dropped(tmp_path: Path) -> None:
+    path = write(tmp_path, '[[rules]]\nid = "GAS-03"\nweight = 0.2\n', "county-rules.toml")
+    with pytest.raises(ConfigError) as info:
+        overlay_rulebook(default_rulebook(), path)
+    message = str(info.value)
+    for fragment in (str(path), "GAS-03", "weight", "soft_dist_m"):
+        assert fragment in message, message
+
+
+@pytest.mark.parametrize(
+    ("body", "rule_id", "fragments"),
+    [
+        pytest.param(
+            '[[rules]]\nid = "GAS-06"\nsubtypes = []\n', "GAS-06",
+            ["subtypes = []", "matches no feature"], id="empty-subtypes",
+        ),
+        pytest.param(
+            '[[rules]]\nid = "GAS-10"\ndist_m = 120\n', "GAS-10",
+            ["soft_dist_m = 100 must be larger than the hard dist_m (120 m)",
+             "set soft_dist_m above 120"],
+            id="distance-raised-past-soft-band",
+        ),
+        pytest.param(
+            '[[rules]]\nid = "PWR-09"\nsoft_dist_m = 30\nweight = 0.1\n', "PWR-09",
+            ["soft_dist_m = 30", "largest dist_by_kv distance (37.5 m)"],
+            id="soft-band-inside-voltage-table",
+        ),
+        pytest.param(
+            '[[rules]]\nid = "GAS-10"\nkind = "no_cross"\n', "GAS-10",
+            ["dist_m is not allowed on a no_cross rule",
+             "switches kind from 'setback' to 'no_cross'", "`dist_m` must be removed",
+             "comes from the base rule", "set enabled = false on GAS-10",
+             "add a complete local rule with a new id", "or keep kind = 'setback'"],
+            id="kind-switch-keeps-base-distance",
+        ),
+        pytest.param(
+            '[[rules]]\nid = "PWR-09"\nkind = "adjacent"\n', "PWR-09",
+            ["dist_by_kv is not allowed on a adjacent rule",
+             "switches kind from 'setback' to 'adjacent'", "comes from the base rule"],
+            id="kind-switch-keeps-base-table",
+        ),
+        pytest.param(
+            '[[rules]]\nid = "SITE-01"\nkind = "adjacent"\ndist_by_kv = [[10.0, 5.0]]\n',
+            "SITE-01",
+            ["dist_by_kv is not allowed on a adjacent rule",
+             "switches kind from 'no_cross' to 'adjacent'", "`dist_by_kv` must be removed",
+             "remove it from the SITE-01 entry of this file", "or keep kind = 'no_cross'"],
+            id="kind-switch-with-forbidden-key-in-file",
+        ),
+        pytest.param(
+            '[[rules]]\nid = "SITE-01"\ndist_m = 5\n', "SITE-01",
+            ["dist_m is not allowed on a no_cross rule", "remove `dist_m`"],
+            id="distance-on-no-cross",
+        ),
+        pytest.param(
+            '[[rules]]\nid = "GAS_10"\nhazard_class = "fuel_station"\ndist_m = 5\n', "GAS_10",
+            ["'GAS-10' and 'GAS_10'", "column key 'gas_10'", "rename one of them",
+             "use the exact id 'GAS-10'"],
+            id="column-key-clash-with-base",
+        ),
+        pytest.param(
+            '[[rules]]\nid = "Public"\nhazard_class = "fuel_station"\ndist_m = 5\n', "Public",
+            ["column key 'public'", "criterion 'public'", "another id"],
+            id="reserved-criterion",
+        ),
+        pytest.param(
+            '[[rules]]\nid = "Fuel-Station"\nhazard_class = "fuel_station"\ndist_m = 5\n',
+            "Fuel-Station",
+            ["column key 'fuel_station'", "hazard class 'fuel_station'",
+             "dist_fuel_station_m", "another id"],
+            id="reserved-hazard-class",
+        ),
+    ],
+)  # fmt: skip
+def test_inconsistent_overlays(
+    tmp_path: Path, body: str, rule_id: str, fragments: list[str]
+) -> None:
+    path = write(tmp_path, body, "county-rules.toml")
+    with pytest.raises(ConfigError) as info:
+        overlay_rulebook(default_rulebook(), path)
+    message = str(info.value)
+    assert str(path) in message, message
+    assert rule_id in message, message
+    for fragment in fragments:
+        assert fragment in message, f"{fragment!r} not in {message!r}"
+
+
+def test_overlay_kind_switch_that_is_consistent(tmp_path: Path) -> None:
+    # setback -> info keeps dist_m for the record; no_cross -> setback needs a distance
+    book = overlay(tmp_path, '[[rules]]\nid = "GAS-10"\nkind = "info"\nvalue = "noted"\n')
+    assert book.rule("GAS-10").kind == "info"
+    assert "GAS-10" not in {r.id for r in book.active_rules}
+    book = overlay(tmp_path, '[[rules]]\nid = "SITE-02"\nkind = "setback"\ndist_m = 10\n', "b.toml")
+    assert book.rule("SITE-02").setback_m() == 10.0
+    path = write(tmp_path, '[[rules]]\nid = "SITE-02"\nkind = "setback"\n', "c.toml")
+    with pytest.raises(ConfigError, match=r"SITE-02.*needs `dist_m` or `dist_by_kv`"):
+        overlay_rulebook(default_rulebook(), path)
+
+
+@pytest.mark.parametrize(
+    ("ids", "fragments"),
+    [
+        (("GAS-10", "gas_10"), ["'GAS-10' and 'gas_10'", "column key 'gas_10'"]),
+        (("A B", "a-b"), ["'A B' and 'a-b'", "column key 'a_b'"]),
+        (("stop",), ["rule id 'stop'", "criterion 'stop'", "dist_stop_m"]),
+        (("MAIN-ROAD",), ["rule id 'MAIN-ROAD'", "criterion 'main_road'"]),
+        (("Childcare",), ["criterion 'childcare'"]),
+        (("power line",), ["hazard class 'power_line'"]),
+        (("LANDFILL",), ["hazard class 'landfill'"]),
+    ],
+)
+def test_column_key_clashes(tmp_path: Path, ids: tuple[str, ...], fragments: list[str]) -> None:
+    body = "".join(
+        f'[[rules]]\nid = "{rid}"\nhazard_class = "pipeline"\ndist_m = 5\n' for rid in ids
+    )
+    path = write(tmp_path, body)
+    with pytest.raises(ConfigError) as info:
+        load_rulebook(path)
+    message = str(info.value)
+    assert str(path) in message
+    for fragment in fragments:
+        assert fragment in message, f"{fragment!r} not in {message!r}"
+
+
+def test_column_key_clash_ignores_disabled_rules(tmp_path: Path) -> None:
+    book = load_rulebook(
+        write(
+            tmp_path,
+            '[[rules]]\nid = "GAS-10"\nhazard_class = "pipeline"\ndist_m = 5\n'
+            '[[rules]]\nid = "gas_10"\nhazard_class = "pipeline"\ndist_m = 5\nenabled = false\n'
+            '[[rules]]\nid = "public"\nhazard_class = "pipeline"\ndist_m = 5\nenabled = false\n',
+        )
+    )
+    assert [r.id for r in book.active_rules] == ["GAS-10"]
