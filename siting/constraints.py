@@ -25,7 +25,7 @@ import pandas as pd
 import shapely
 
 from siting._validate import require_columns, require_projected, require_same_crs
-from siting.rulebook import Rule, Rulebook
+from siting.rulebook import Rule, Rulebook, column_key
 
 __all__ = [
     "applies_to",
@@ -41,7 +41,7 @@ __all__ = [
 
 def rule_key(rule: Rule) -> str:
     """Column-safe form of a rule id (``"GAS-10"`` → ``"gas_10"``)."""
-    return rule.id.lower().replace("-", "_").replace(" ", "_")
+    return column_key(rule.id)
 
 
 def applies_to(

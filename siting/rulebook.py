@@ -40,6 +40,7 @@ __all__ = [
     "Parameter",
     "Rule",
     "Rulebook",
+    "column_key",
     "default_rulebook",
     "load_rulebook",
     "overlay_rulebook",
@@ -519,7 +520,7 @@ def _check_soft_band(
         raise ConfigError(msg)
 
 
-def _column_key(rule_id: str) -> str:
+def column_key(rule_id: str) -> str:
     """Column-safe form of a rule id; the same as :func:`siting.constraints.rule_key`."""
     return rule_id.lower().replace("-", "_").replace(" ", "_")
 
@@ -530,7 +531,7 @@ def _check_column_keys(rules: Iterable[Rule], where: str) -> None:
     for rule in rules:
         if not rule.enabled:
             continue
-        key = _column_key(rule.id)
+        key = column_key(rule.id)
         if key in _RESERVED_KEYS or key in HAZARD_CLASSES:
             what = "criterion" if key in _RESERVED_KEYS else "hazard class"
             msg = (
