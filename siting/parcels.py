@@ -12,26 +12,44 @@ Method for derived parcels (:func:`parcels_from_blocks`)
 
 This approximates the blocks a bureau's regulatory-plan parcels would follow; real parcel
 layers (``read_parcels``) should be preferred when available.
+
+User parcels (:func:`prepare_parcels`)
+--------------------------------------
+User parcels are checked like :func:`siting.sources.read_parcels` checks a parcel file.
+Their own attribute columns are kept with an ``in_`` prefix (``landuse`` becomes
+``in_landuse``), so they can never collide with the columns a study adds (``score``,
+``rank``, ``eligible``, ``dist_*``, ``margin_*`` …).
 """
 
 from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from pyproj import CRS
 
-from siting._errors import InputDataError
+from siting._errors import ConfigError, CRSError, InputDataError
 from siting._validate import require_projected
 
 __all__ = [
     "ARTERIALS",
     "CANDIDATE_LANDUSE",
+    "INPUT_PREFIX",
     "ROAD_HALF_WIDTH_M",
+    "check_parcels_in_extent",
     "frontage",
     "parcels_from_blocks",
     "prepare_parcels",
 ]
+
+log = logging.getLogger(__name__)
+
+#: Prefix given to the user's own parcel columns by :func:`prepare_parcels`.
+INPUT_PREFIX = "in_"
 
 #: OSM land-use classes whose street blocks become candidates by default.
 CANDIDATE_LANDUSE = ("residential", "mixed", "commercial", "retail")
@@ -137,20 +155,269 @@ def parcels_from_blocks(
     return blocks_gdf
 
 
-def prepare_parcels(parcels: gpd.GeoDataFrame, crs: object) -> gpd.GeoDataFrame:
-    """Reproject user parcels to the analysis CRS and add ``area_m2``, without mutating input.
+_NO_GEOMETRY_HINT = (
+    "a table without geometry (e.g. a CSV) cannot be used; save it with its geometry "
+    "(GeoPackage, Shapefile or GeoJSON)"
+)
+
+
+def _has_geometry(frame: pd.DataFrame) -> bool:
+    """Whether ``frame`` is a GeoDataFrame with an active geometry column."""
+    if not isinstance(frame, gpd.GeoDataFrame):
+        return False
+    try:
+        frame.geometry  # noqa: B018 - raises AttributeError when no geometry column is set
+    except AttributeError:
+        return False
+    return True
+
+
+def _validate_parcels(
+    parcels: pd.DataFrame,
+    what: str,
+    *,
+    id_column: str | None = None,
+    number_rows: bool = False,
+) -> gpd.GeoDataFrame:
+    """Check candidate parcels and return a copy with a text ``parcel_id``.
+
+    Shared by :func:`siting.sources.read_parcels` and :func:`prepare_parcels`, so a parcel
+    file and a GeoDataFrame pass the same checks with the same messages. Invalid polygons
+    are repaired with ``make_valid`` (a warning is logged).
 
     Parameters
     ----------
     parcels
-        Polygons with a ``parcel_id`` column and a CRS.
+        The parcels as read or passed.
+    what
+        What they are, for messages (``"parcel file x.gpkg"``, ``"parcels"``).
+    id_column
+        Column holding the ids (copied to ``parcel_id``); default ``parcel_id``.
+    number_rows
+        Without ``id_column`` or a ``parcel_id`` column, number the rows ``P00000`` …
+        instead of raising.
+
+    Raises
+    ------
+    InputDataError
+        No geometry column, no features, missing or empty geometries, non-polygons,
+        missing id column, or missing or duplicate ids.
+    CRSError
+        No CRS.
+    """
+    if not _has_geometry(parcels):
+        msg = (
+            f"{what} has no geometry column; {_NO_GEOMETRY_HINT}, "
+            f"it has columns {list(parcels.columns)}"
+        )
+        raise InputDataError(msg)
+    assert isinstance(parcels, gpd.GeoDataFrame)  # for mypy: _has_geometry checked it
+    if len(parcels) == 0:
+        msg = f"{what} has no features"
+        raise InputDataError(msg)
+    missing_geom = parcels.geometry.isna() | parcels.geometry.is_empty
+    if missing_geom.any():
+        msg = (
+            f"{int(missing_geom.sum())} parcel(s) in {what} have no geometry "
+            f"(e.g. row {int(np.flatnonzero(missing_geom.to_numpy())[0])}); fix or drop them"
+        )
+        raise InputDataError(msg)
+    if parcels.crs is None:
+        msg = (
+            f"{what} has no CRS; save the file with its CRS (e.g. add a .prj) "
+            "or set it with GeoDataFrame.set_crs(...)"
+        )
+        raise CRSError(msg)
+    parcels = parcels.copy()
+    invalid = ~parcels.geometry.is_valid
+    if invalid.any():
+        # "structure" repair drops collapsed spikes, so a polygon stays a polygon.
+        parcels.loc[invalid, parcels.geometry.name] = shapely.make_valid(
+            parcels.geometry[invalid].to_numpy(), method="structure", keep_collapsed=False
+        )
+        log.warning("repaired %d invalid parcel geometries with make_valid", int(invalid.sum()))
+    kinds = set(parcels.geometry.geom_type.dropna())
+    if not kinds <= {"Polygon", "MultiPolygon"}:
+        msg = f"parcels in {what} must be polygons, found {sorted(kinds)}"
+        raise InputDataError(msg)
+    column = id_column or "parcel_id"
+    if column not in parcels.columns:
+        if id_column is None and number_rows:
+            parcels["parcel_id"] = [f"P{i:05d}" for i in range(len(parcels))]
+            return parcels
+        msg = f"{what} has no column {column!r}; it has {list(parcels.columns)}"
+        if id_column is None:
+            msg += "; add a unique parcel_id column (or read the file with id_column=...)"
+        raise InputDataError(msg)
+    ids = parcels[column]
+    if ids.isna().any():
+        msg = f"{int(ids.isna().sum())} parcel(s) in {what} have no {column!r}"
+        raise InputDataError(msg)
+    if pd.api.types.is_float_dtype(ids) and (ids == ids.round()).all():
+        ids = ids.astype("int64")  # ids stored as floats: 1.0 -> "1"
+    parcels["parcel_id"] = ids.astype(str)
+    if parcels["parcel_id"].duplicated().any():
+        dup = parcels.loc[parcels["parcel_id"].duplicated(), "parcel_id"].iloc[0]
+        msg = f"parcel ids in {what} are not unique (e.g. {dup!r}); choose a unique id column"
+        raise InputDataError(msg)
+    return parcels
+
+
+def prepare_parcels(parcels: gpd.GeoDataFrame, crs: object) -> gpd.GeoDataFrame:
+    """Check user parcels, reproject them to the analysis CRS and add ``area_m2``.
+
+    The input is not mutated.
+
+    Parameters
+    ----------
+    parcels
+        Polygons with a unique ``parcel_id`` column and a CRS, e.g. from
+        :func:`siting.sources.read_parcels`.
     crs
         The analysis CRS (metres).
+
+    Returns
+    -------
+    GeoDataFrame
+        ``parcel_id`` (as text), ``geometry`` (in ``crs``), the user's other columns
+        renamed with the prefix ``in_`` (:data:`INPUT_PREFIX`; ``landuse`` becomes
+        ``in_landuse``) so that none collides with a column the study adds (``score``,
+        ``rank``, ``eligible``, ``dist_*``, ``margin_*`` …), and ``area_m2``.
+
+    Raises
+    ------
+    InputDataError
+        If ``parcels`` has no geometry column or no features, lacks ``parcel_id``, has
+        missing or duplicate ids, missing or empty geometries, or non-polygons (invalid
+        polygons are repaired with a warning, as in :func:`siting.sources.read_parcels`).
+    CRSError
+        If ``parcels`` has no CRS or ``crs`` is not projected in metres.
     """
-    out = parcels.to_crs(crs)
+    checked = _validate_parcels(parcels, "parcels")
+    geom = checked.geometry.name
+    others = [c for c in checked.columns if c not in {"parcel_id", geom}]
+    out = gpd.GeoDataFrame(
+        {
+            "parcel_id": checked["parcel_id"],
+            **{f"{INPUT_PREFIX}{c}": checked[c] for c in others},
+        },
+        geometry=checked.geometry.rename("geometry"),
+        crs=checked.crs,
+    ).to_crs(crs)
     require_projected(out, "parcels (analysis CRS)")
     out["area_m2"] = out.area
     return out
+
+
+def _extent_bounds(extent: object, crs: CRS | None) -> tuple[float, float, float, float]:
+    """Bounds of a geometry, a GeoSeries/GeoDataFrame (reprojected to ``crs``) or a tuple."""
+    bounds: Sequence[float]
+    if isinstance(extent, gpd.GeoDataFrame | gpd.GeoSeries):
+        frame = extent
+        if frame.crs is not None and crs is not None and frame.crs != crs:
+            frame = frame.to_crs(crs)
+        bounds = frame.total_bounds
+    elif isinstance(extent, shapely.Geometry):
+        bounds = extent.bounds
+    elif (
+        isinstance(extent, Sequence | np.ndarray)
+        and not isinstance(extent, str)
+        and len(extent) == 4
+    ):
+        bounds = tuple(extent)
+    else:
+        msg = (
+            "extent must be a shapely geometry, a GeoSeries/GeoDataFrame or bounds "
+            f"(minx, miny, maxx, maxy); got {type(extent).__name__}"
+        )
+        raise ConfigError(msg)
+    minx, miny, maxx, maxy = (float(b) for b in bounds)
+    if not all(np.isfinite([minx, miny, maxx, maxy])) or minx > maxx or miny > maxy:
+        msg = f"extent bounds {(minx, miny, maxx, maxy)} are empty or not finite"
+        raise InputDataError(msg)
+    return minx, miny, maxx, maxy
+
+
+def _describe_bounds(bounds: tuple[float, float, float, float], crs: CRS | None) -> str:
+    """Bounds in lon/lat when the CRS allows, else in the layer's own units."""
+    minx, miny, maxx, maxy = bounds
+    text = f"x {minx:.0f}..{maxx:.0f}, y {miny:.0f}..{maxy:.0f}"
+    if crs is None:
+        return text
+    try:
+        lon0, lat0, lon1, lat1 = (
+            gpd.GeoSeries([shapely.box(*bounds)], crs=crs).to_crs("EPSG:4326").total_bounds
+        )
+    except Exception:  # description only: fall back to projected units
+        return f"{text} ({crs.to_string()})"
+    if not np.isfinite([lon0, lat0, lon1, lat1]).all():
+        return f"{text} ({crs.to_string()})"
+    return f"lon {lon0:.4f}..{lon1:.4f}, lat {lat0:.4f}..{lat1:.4f}"
+
+
+def check_parcels_in_extent(
+    parcels: gpd.GeoDataFrame, extent_geom_or_bounds: object, *, edge_m: float
+) -> pd.Series:
+    """Check that parcels lie where the OSM data is, and flag those near its edge.
+
+    Hazards, streets and homes are read from the OSM extract only: parcels outside its
+    bounding box cannot be assessed, and parcels near the edge may have hazards just
+    outside the cut that the study does not see.
+
+    Parameters
+    ----------
+    parcels
+        Candidate parcels in a projected CRS (metres).
+    extent_geom_or_bounds
+        The street network's extent, in the parcels' CRS: a shapely geometry, bounds
+        ``(minx, miny, maxx, maxy)``, or a GeoSeries/GeoDataFrame (reprojected to the
+        parcels' CRS when its CRS differs). Only its bounding box is used.
+    edge_m
+        Width of the edge band, metres (e.g. the largest setback distance).
+
+    Returns
+    -------
+    pandas.Series
+        ``near_extract_edge`` (bool), indexed like ``parcels``: True for a parcel that is
+        not wholly inside the bounding box shrunk by ``edge_m`` (it is within ``edge_m``
+        of the edge, or crosses or lies outside it).
+
+    Raises
+    ------
+    InputDataError
+        If no parcel intersects the bounding box: the parcels are in one place and the
+        OSM extract covers another (wrong CRS or wrong extract).
+    ConfigError
+        If ``edge_m`` is negative or not finite, or the extent is of an unknown type.
+    CRSError
+        If the parcels are not in a projected CRS.
+    """
+    require_projected(parcels, "parcels")
+    if not np.isfinite(edge_m) or edge_m < 0:
+        msg = f"edge_m must be a distance >= 0 in metres, got {edge_m}"
+        raise ConfigError(msg)
+    bounds = _extent_bounds(extent_geom_or_bounds, parcels.crs)
+    if len(parcels) == 0:
+        return pd.Series(np.zeros(0, dtype=bool), index=parcels.index, name="near_extract_edge")
+    geoms = parcels.geometry.to_numpy()
+    bbox = shapely.box(*bounds)
+    if not shapely.intersects(geoms, bbox).any():
+        x0, y0, x1, y1 = (float(b) for b in parcels.total_bounds)
+        here = (x0, y0, x1, y1)
+        msg = (
+            f"no parcel lies within the street network's bounding box: the parcels are in "
+            f"{_describe_bounds(here, parcels.crs)}, the OSM extract covers "
+            f"{_describe_bounds(bounds, parcels.crs)}; check the parcels' CRS and that the "
+            "extract covers the study area"
+        )
+        raise InputDataError(msg)
+    minx, miny, maxx, maxy = bounds
+    if maxx - minx > 2 * edge_m and maxy - miny > 2 * edge_m:
+        inner = shapely.box(minx + edge_m, miny + edge_m, maxx - edge_m, maxy - edge_m)
+        near = ~shapely.within(geoms, inner)
+    else:  # the extract is narrower than two edge bands: every parcel is near an edge
+        near = np.ones(len(parcels), dtype=bool)
+    return pd.Series(near, index=parcels.index, name="near_extract_edge")
 
 
 #: ``highway`` classes that are urban arterials (城市干道) for the entrance rule (SITE-10).

@@ -3,6 +3,9 @@
 The layers form a plain ``dict`` keyed by :data:`LAYER_NAMES`; each value is a
 GeoDataFrame in EPSG:4326 with the columns listed in :data:`LAYER_COLUMNS`.
 Missing features give an empty layer with those columns, never ``None``.
+
+OSM tag values are kept as the tag's text (e.g. ``amenities.capacity`` is ``"60"``,
+``"ca. 30"`` or ``None`` when untagged); :mod:`siting.supply` interprets them.
 """
 
 from __future__ import annotations
@@ -14,16 +17,16 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
-import shapely
 
 from siting._errors import CRSError, DataSourceError, InputDataError
+from siting.parcels import _NO_GEOMETRY_HINT, _has_geometry, _validate_parcels
 
 __all__ = [
     "AMENITIES",
     "LAYER_COLUMNS",
     "LAYER_NAMES",
+    "OPTIONAL_COLUMNS",
     "OPTIONAL_LAYERS",
     "SITE_TAGS",
     "STOP_TAGS",
@@ -50,7 +53,7 @@ LAYER_COLUMNS: dict[str, list[str]] = {
     "roads": ["id", "highway", "name"],
     "buildings": ["id", "building", "levels", "name"],
     "landuse": ["id", "landuse", "name"],
-    "amenities": ["id", "osm_type", "amenity", "name", "fuel_tags"],
+    "amenities": ["id", "osm_type", "amenity", "name", "fuel_tags", "capacity"],
     "power": ["id", "power", "voltage", "name"],
     "pipelines": ["id", "substance", "pipeline_type", "location", "name"],
     "sites": ["id", "osm_type", "category", "name", "content", "speciality"],
@@ -59,6 +62,12 @@ LAYER_COLUMNS: dict[str, list[str]] = {
 
 #: Layers that older saved files may lack (read as empty).
 OPTIONAL_LAYERS = frozenset({"sites", "stops"})
+
+#: Columns that older saved files may lack, by layer (read as ``None``).
+OPTIONAL_COLUMNS: dict[str, frozenset[str]] = {"amenities": frozenset({"capacity"})}
+
+#: Raw OSM tag text columns kept as text (``None`` when untagged) through a GeoPackage.
+_TEXT_COLUMNS: dict[str, tuple[str, ...]] = {"amenities": ("capacity",)}
 
 #: Tags read into the ``stops`` layer (public transport stops), and the mode each means.
 STOP_TAGS: dict[str, dict[str, str]] = {
@@ -112,6 +121,12 @@ def _tag(frame: pd.DataFrame, tags: pd.Series, key: str) -> pd.Series:
     if key in frame.columns:
         return frame[key].where(frame[key].notna(), from_tags)
     return from_tags
+
+
+def _text(values: pd.Series) -> pd.Series:
+    """Values as text (``str``) with ``None`` where missing, in an object column."""
+    values = values.astype(object)
+    return values.where(values.isna(), values.map(str)).where(values.notna(), None)
 
 
 def _select(
@@ -269,7 +284,12 @@ def layers_from_osm(
                 sorted(k for k, v in t.items() if k.startswith("fuel:") and v == "yes")
             )
         )
-        layers["amenities"] = _select(amenities, "amenities", fuel_tags=fuel_tags)
+        layers["amenities"] = _select(
+            amenities,
+            "amenities",
+            fuel_tags=fuel_tags,
+            capacity=_text(_tag(amenities, atags, "capacity")),
+        )
     else:
         layers["amenities"] = _empty("amenities")
     if power is not None and len(power):
@@ -353,7 +373,14 @@ def layers_from_gpkg(path: str | Path) -> dict[str, gpd.GeoDataFrame]:
         layer = gpd.read_file(path, layer=name)
         if "name" in layer.columns:
             layer["name"] = layer["name"].replace({"None": None, "nan": None})
-        layers[name] = layer
+        for col in OPTIONAL_COLUMNS.get(name, ()):
+            if col not in layer.columns:  # written before the column existed
+                layer[col] = pd.Series(None, index=layer.index, dtype=object)
+        for col in _TEXT_COLUMNS.get(name, ()):
+            layer[col] = _text(layer[col])
+        schema = LAYER_COLUMNS[name]
+        extra = [c for c in layer.columns if c not in schema and c != "geometry"]
+        layers[name] = layer[[*schema, *extra, "geometry"]]
     return layers
 
 
@@ -378,7 +405,17 @@ def read_parcels(path: str | Path, *, id_column: str | None = None) -> gpd.GeoDa
     DataSourceError
         If the file is missing or unreadable.
     InputDataError
-        If it is empty, has non-polygon geometries, or lacks ``id_column``.
+        If it has no geometry column (e.g. a CSV), no features, features without
+        geometry, non-polygon geometries, or ids that are missing or not unique, or lacks
+        ``id_column``.
+    CRSError
+        If it has no CRS.
+
+    Notes
+    -----
+    Invalid polygons (self-intersections) are repaired with ``make_valid``, with a
+    warning. The same checks apply to GeoDataFrames passed to
+    :func:`siting.parcels.prepare_parcels`.
     """
     path = Path(path)
     if not path.exists():
@@ -389,50 +426,7 @@ def read_parcels(path: str | Path, *, id_column: str | None = None) -> gpd.GeoDa
     except Exception as err:
         msg = f"could not read parcels from {path}: {err}"
         raise DataSourceError(msg) from err
-    if len(parcels) == 0:
-        msg = f"parcel file {path} has no features"
-        raise InputDataError(msg)
-    missing_geom = parcels.geometry.isna() | parcels.geometry.is_empty
-    if missing_geom.any():
-        msg = (
-            f"{int(missing_geom.sum())} parcel(s) in {path} have no geometry "
-            f"(e.g. row {int(np.flatnonzero(missing_geom.to_numpy())[0])}); fix or drop them"
-        )
-        raise InputDataError(msg)
-    if parcels.crs is None:
-        msg = f"parcel file {path} has no CRS; add a .prj or save it with its CRS"
-        raise CRSError(msg)
-    invalid = ~parcels.geometry.is_valid
-    if invalid.any():
-        # "structure" repair drops collapsed spikes, so a polygon stays a polygon.
-        parcels.loc[invalid, "geometry"] = shapely.make_valid(
-            parcels.geometry[invalid].to_numpy(), method="structure", keep_collapsed=False
-        )
-        log.warning("repaired %d invalid parcel geometries with make_valid", int(invalid.sum()))
-    kinds = set(parcels.geometry.geom_type.dropna())
-    if not kinds <= {"Polygon", "MultiPolygon"}:
-        msg = f"parcels in {path} must be polygons, found {sorted(kinds)}"
-        raise InputDataError(msg)
-    if id_column is not None:
-        if id_column not in parcels.columns:
-            msg = f"parcel file {path} has no column {id_column!r}; it has {list(parcels.columns)}"
-            raise InputDataError(msg)
-        ids = parcels[id_column]
-        if ids.isna().any():
-            msg = f"{int(ids.isna().sum())} parcel(s) in {path} have no {id_column!r}"
-            raise InputDataError(msg)
-        if pd.api.types.is_float_dtype(ids) and (ids == ids.round()).all():
-            ids = ids.astype("int64")  # ids stored as floats: 1.0 -> "1"
-        parcels["parcel_id"] = ids.astype(str)
-    elif "parcel_id" not in parcels.columns:
-        parcels["parcel_id"] = [f"P{i:05d}" for i in range(len(parcels))]
-    else:
-        parcels["parcel_id"] = parcels["parcel_id"].astype(str)
-    if parcels["parcel_id"].duplicated().any():
-        dup = parcels.loc[parcels["parcel_id"].duplicated(), "parcel_id"].iloc[0]
-        msg = f"parcel ids in {path} are not unique (e.g. {dup!r}); choose a unique id column"
-        raise InputDataError(msg)
-    return parcels
+    return _validate_parcels(parcels, f"parcel file {path}", id_column=id_column, number_rows=True)
 
 
 def read_layer(path: str | Path, *, what: str = "layer") -> gpd.GeoDataFrame:
@@ -450,7 +444,7 @@ def read_layer(path: str | Path, *, what: str = "layer") -> gpd.GeoDataFrame:
     DataSourceError
         If the file is missing or unreadable.
     InputDataError
-        If it has no features.
+        If it has no geometry column (e.g. a CSV) or no features.
     CRSError
         If it has no CRS.
     """
@@ -463,6 +457,12 @@ def read_layer(path: str | Path, *, what: str = "layer") -> gpd.GeoDataFrame:
     except Exception as err:
         msg = f"could not read {what} from {path}: {err}"
         raise DataSourceError(msg) from err
+    if not _has_geometry(layer):
+        msg = (
+            f"{what} file {path} has no geometry column; {_NO_GEOMETRY_HINT}, "
+            f"it has columns {list(layer.columns)}"
+        )
+        raise InputDataError(msg)
     if len(layer) == 0:
         msg = f"{what} file {path} has no features"
         raise InputDataError(msg)

@@ -133,6 +133,14 @@ class Census:
         )  # fmt: skip
 
 
+def _largest_reach(rulebook: Rulebook) -> float:
+    """Largest distance any active rule looks at (hard threshold or soft band), metres."""
+    reach = [0.0]
+    for r in rulebook.active_rules:
+        reach += [r.dist_m or 0.0, r.soft_dist_m or 0.0, *(m for _, m in r.dist_by_kv)]
+    return max(reach)
+
+
 def _community_share(
     net: access.Network, facilities: gpd.GeoSeries, communities: gpd.GeoDataFrame, walk_m: float
 ) -> float | None:
@@ -229,6 +237,10 @@ def run_study(
             cand = parcels.prepare_parcels(parcels_gdf, crs)
         cand = cand.reset_index(drop=True)
         cand["area_m2"] = cand.area
+        # Hazards just outside the extract are not seen: flag parcels near its edge.
+        cand["near_extract_edge"] = parcels.check_parcels_in_extent(
+            cand, lay["walk_edges"], edge_m=max(_largest_reach(rb), walk_m)
+        ).to_numpy()
     with timer.stage("constraints"):
         cons = constraints.apply_constraints(cand, haz, rb)
         compliance = constraints.compliance_table(cons, cand["parcel_id"], rb)
@@ -389,6 +401,7 @@ def run_study(
             "candidates": len(candidates),
             "eligible": int(candidates["eligible"].sum()),
             "excluded": int((~candidates["eligible"]).sum()),
+            "near_extract_edge": int(candidates["near_extract_edge"].sum()),
             "selected": len(sel),
             "hazards": {str(k_): int(v) for k_, v in haz["hazard_class"].value_counts().items()},
             "power_lines_voltage_assumed": int(haz["voltage_assumed"].sum()),

@@ -363,3 +363,16 @@ def test_census_names_not_matching(
         ]
     )
     _assert_clean_failure(capsys, code, out, "B")
+
+
+def test_parcels_far_from_the_extract(
+    tmp_path: Path, karhula_pbf: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    beijing = gpd.GeoDataFrame(
+        {"parcel_id": ["BJ1"]}, geometry=[shapely.box(116.39, 39.90, 116.40, 39.91)], crs=4326
+    )
+    beijing.to_file(tmp_path / "bj.gpkg")
+    out = tmp_path / "out"
+    code = main(["run", "--osm", str(karhula_pbf), "--parcels", str(tmp_path / "bj.gpkg"),
+                 "--out", str(out), "-q"])  # fmt: skip
+    _assert_clean_failure(capsys, code, out, "bounding box")

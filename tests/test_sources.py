@@ -11,6 +11,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyogrio
 import pyrosm
 import pytest
 import shapely
@@ -25,6 +26,7 @@ from siting.sources import (
     layers_from_gpkg,
     layers_from_osm,
     layers_to_gpkg,
+    read_layer,
     read_parcels,
 )
 
@@ -539,4 +541,138 @@ def test_read_parcels_float_ids_and_missing_ids(tmp_path: Path) -> None:
 def test_read_parcels_null_geometry(tmp_path: Path) -> None:
     frame = gpd.GeoDataFrame({"a": [1, 2]}, geometry=[SQUARE, None], crs=32651)
     with pytest.raises(InputDataError, match="no geometry"):
+        read_parcels(_save(tmp_path, frame))
+
+
+# --- amenities.capacity: the OSM tag, as text, through a GeoPackage --------------------
+
+
+def _fake_pois(*args: Any, **kwargs: Any) -> gpd.GeoDataFrame:
+    """Amenities as pyrosm gives them: some tags in own columns, the rest in JSON ``tags``."""
+    return gpd.GeoDataFrame(
+        {
+            "id": [1, 2, 3, 4],
+            "osm_type": ["node"] * 4,
+            "amenity": ["childcare", "kindergarten", "kindergarten", "fuel"],
+            "name": ["A", "B", "C", "D"],
+            "capacity": [None, "ca. 30", None, None],  # pyrosm made a column for some
+            "tags": [json.dumps({"capacity": "60"}), None, json.dumps({"x": "y"}), None],
+        },
+        geometry=[Point(26.94, 60.46 + i / 1000) for i in range(4)],
+        crs=4326,
+    )
+
+
+@pytest.fixture(scope="module")
+def tagged_capacity_layers(karhula_pbf: Path) -> dict[str, gpd.GeoDataFrame]:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(pyrosm.OSM, "get_pois", _fake_pois)
+        return layers_from_osm(karhula_pbf)
+
+
+def test_capacity_tag_read_as_text(tagged_capacity_layers: dict[str, gpd.GeoDataFrame]) -> None:
+    amenities = tagged_capacity_layers["amenities"]
+    assert "capacity" in LAYER_COLUMNS["amenities"]
+    assert list(amenities.columns) == [*LAYER_COLUMNS["amenities"], "geometry"]
+    assert amenities["capacity"].tolist() == ["60", "ca. 30", None, None]
+
+
+def test_capacity_survives_gpkg_round_trip(
+    tagged_capacity_layers: dict[str, gpd.GeoDataFrame], tmp_path: Path
+) -> None:
+    back = layers_from_gpkg(layers_to_gpkg(tagged_capacity_layers, tmp_path / "c.gpkg"))
+    assert back["amenities"]["capacity"].tolist() == ["60", "ca. 30", None, None]
+    assert back["amenities"]["capacity"].dtype == object
+
+
+def test_untagged_capacity_survives_gpkg_round_trip(
+    karhula_layers: dict[str, gpd.GeoDataFrame], tmp_path: Path
+) -> None:
+    # no amenity in the bundled extracts has a capacity tag: an all-None text column
+    assert karhula_layers["amenities"]["capacity"].isna().all()
+    back = layers_from_gpkg(layers_to_gpkg(karhula_layers, tmp_path / "k.gpkg"))
+    cap = back["amenities"]["capacity"]
+    assert len(cap) == len(karhula_layers["amenities"]) > 0
+    assert all(v is None for v in cap)
+
+
+def test_tagged_capacity_is_given_in_supply(
+    tagged_capacity_layers: dict[str, gpd.GeoDataFrame], tmp_path: Path
+) -> None:
+    from siting.supply import facility_capacity
+
+    amenities = layers_from_gpkg(layers_to_gpkg(tagged_capacity_layers, tmp_path / "s.gpkg"))[
+        "amenities"
+    ]
+    caps = facility_capacity(amenities[amenities["amenity"] != "fuel"])
+    assert caps["capacity"].tolist() == [60.0, 30.0, 180.0]
+    assert caps["capacity_source"].iloc[0] == "given"
+    assert caps["capacity_source"].iloc[1].startswith("given: ")
+    assert caps["capacity_source"].iloc[2].startswith("estimated")
+
+
+def test_gpkg_without_capacity_column_reads_it_as_none(
+    karhula_layers: dict[str, gpd.GeoDataFrame], tmp_path: Path
+) -> None:
+    path = tmp_path / "old.gpkg"
+    for name in LAYER_NAMES:
+        layer = karhula_layers[name]
+        if name == "amenities":
+            layer = layer.drop(columns="capacity")  # as written before the column existed
+        layer.to_file(path, layer=name, driver="GPKG")
+    layers = layers_from_gpkg(path)
+    amenities = layers["amenities"]
+    assert list(amenities.columns) == [*LAYER_COLUMNS["amenities"], "geometry"]
+    assert len(amenities) == len(karhula_layers["amenities"])
+    assert all(v is None for v in amenities["capacity"])
+
+
+def test_demo_data_has_capacity_column() -> None:
+    repo = Path(__file__).parents[1] / "data" / "demo"
+    for path in sorted(repo.glob("*.gpkg")):
+        fields = pyogrio.read_info(path, layer="amenities")["fields"]
+        assert "capacity" in list(fields), path
+
+
+# --- files and tables without geometry -----------------------------------------------
+
+
+def _csv(tmp_path: Path) -> Path:
+    path = tmp_path / "parcels.csv"
+    path.write_text("parcel_id,area\na,100\nb,200\n", encoding="utf-8")
+    return path
+
+
+def test_read_parcels_csv_has_no_geometry(tmp_path: Path) -> None:
+    path = _csv(tmp_path)
+    with pytest.raises(InputDataError, match="has no geometry column; ") as info:
+        read_parcels(path)
+    assert str(path) in str(info.value)
+    assert "parcel_id" in str(info.value)
+
+
+def test_read_layer_csv_has_no_geometry(tmp_path: Path) -> None:
+    path = _csv(tmp_path)
+    with pytest.raises(InputDataError, match=r"districts file .* has no geometry column; "):
+        read_layer(path, what="districts")
+
+
+def test_read_layer_gpkg_attribute_table_has_no_geometry(tmp_path: Path) -> None:
+    path = tmp_path / "table.gpkg"
+    pyogrio.write_dataframe(pd.DataFrame({"a": [1, 2]}), path, layer="t")
+    with pytest.raises(InputDataError, match="has no geometry column"):
+        read_layer(path)
+    with pytest.raises(InputDataError, match="has no geometry column"):
+        read_parcels(path)
+
+
+def test_read_layer_reads_a_layer(tmp_path: Path) -> None:
+    frame = gpd.GeoDataFrame({"a": [1]}, geometry=[SQUARE], crs=32651)
+    layer = read_layer(_save(tmp_path, frame))
+    assert len(layer) == 1 and layer.crs.to_epsg() == 32651
+
+
+def test_read_parcels_missing_parcel_ids(tmp_path: Path) -> None:
+    frame = gpd.GeoDataFrame({"parcel_id": ["a", None]}, geometry=[SQUARE, OTHER], crs=32651)
+    with pytest.raises(InputDataError, match="have no 'parcel_id'"):
         read_parcels(_save(tmp_path, frame))
