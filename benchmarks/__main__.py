@@ -135,6 +135,10 @@ def main(argv: list[str] | None = None) -> int:
         from benchmarks import population
 
         return population.main(given[2:])
+    if given[:2] == ["--case", "network"]:  # walking catchments: benchmarks/network.py
+        from benchmarks import network
+
+        return network.main(given[2:])
     args = _parse(argv)
     from benchmarks import constraints, data
     from siting.rulebook import default_rulebook

