@@ -32,11 +32,13 @@ Cases (printed as "ours vs peer, ratio, agreement"; written into the ``cases`` o
     scaled linearly to all of them (graph construction counted once, in full). Agreement:
     reachable sets of the subset. Target: ours >= 50x faster.
 
-Timing and memory: each side runs in its own subprocess (``python -m benchmarks.network
---worker SIDE``) that builds the data, then times ``--repeat`` runs (median reported). Peak
-memory is that process's ``ru_maxrss`` (peak resident set: Python, libraries, the data and
-the work) read right after the timed runs, before any agreement data is extracted; the
-resident set just before the first timed run is reported beside it.
+Timing and memory: each timed run is a fresh subprocess (``python -m benchmarks.network
+--worker SIDE``) that builds the data (untimed), then times one run; ours and pandana take
+turns, ``--repeat`` times each (median reported), so both meet the same machine load. Peak
+memory is the process's ``ru_maxrss`` (peak resident set: Python, libraries, the data and
+the work) read right after its timed run, before any agreement data is extracted (the
+largest over the runs is reported); the resident set just before the timed run is reported
+beside it.
 
 Run: ``python -m benchmarks --case network [--quick] [--nodes N] [--repeat R] [--sample S]``
 (or ``python -m benchmarks.network ...``).
@@ -365,6 +367,10 @@ def _worker(args: argparse.Namespace) -> int:
             times.append(time.perf_counter() - t0)
         sums, within = result
         out["peak_mb"] = round(_peak_mb(), 1)
+        out["times_s"] = [round(t, 3) for t in times]
+        if not args.arrays:
+            np.savez(args.result, meta=np.array(json.dumps(out)))
+            return 0
         t0 = time.perf_counter()
         again, _ = ours(data, args.dist, same_points=False)
         out["separate_points_s"] = round(time.perf_counter() - t0, 3)
@@ -374,7 +380,6 @@ def _worker(args: argparse.Namespace) -> int:
         wide = wide.tocoo()
         near = wide.data > args.dist
         within.sort_indices()
-        out["times_s"] = [round(t, 3) for t in times]
         arrays = {
             "sums": sums,
             "indptr": within.indptr,
@@ -394,7 +399,9 @@ def _worker(args: argparse.Namespace) -> int:
                 del net
         out["peak_mb"] = round(_peak_mb(), 1)
         out["times_s"] = [round(t, 3) for t in times]
-        arrays = {"sums": sums[data.points], **_pandana_pairs(net, data, args.dist)}
+        arrays = {"sums": sums[data.points]}
+        if args.arrays:
+            arrays.update(_pandana_pairs(net, data, args.dist))
     elif args.worker == "networkx":
         sample = _sample(len(data.points), args.sample, args.seed)
         t0 = time.perf_counter()
@@ -432,7 +439,9 @@ def _worker(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_worker(side: str, args: argparse.Namespace, folder: Path) -> tuple[dict, Any]:
+def _run_worker(
+    side: str, args: argparse.Namespace, folder: Path, *, repeat: int, arrays: bool = True
+) -> tuple[dict, Any]:
     result = folder / f"{side}.npz"
     cmd = [
         sys.executable,
@@ -445,13 +454,14 @@ def _run_worker(side: str, args: argparse.Namespace, folder: Path) -> tuple[dict
         "--dist",
         str(args.dist),
         "--repeat",
-        str(args.repeat),
+        str(repeat),
         "--sample",
         str(args.sample),
         "--seed",
         str(args.seed),
         "--result",
         str(result),
+        *(["--arrays"] if arrays else []),
     ]
     t0 = time.perf_counter()
     done = subprocess.run(cmd, cwd=HERE.parent, capture_output=True, text=True, check=False)
@@ -605,6 +615,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--out", type=Path, help="JSON record (default benchmarks/results.json)")
     ap.add_argument("--worker", choices=("ours", "pandana", "networkx"), help=argparse.SUPPRESS)
     ap.add_argument("--result", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--arrays", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     args.nodes = args.nodes or (10_000 if args.quick else 100_000)
     args.repeat = args.repeat or (1 if args.quick else 3)
@@ -637,9 +648,19 @@ def main(argv: list[str] | None = None) -> int:
     )
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        o_meta, o_npz = _run_worker("ours", args, folder)
-        p_meta, p_npz = _run_worker("pandana", args, folder)
-        x_meta, x_npz = _run_worker("networkx", args, folder)
+        # ours and pandana take turns, one timed run per process, so that both meet the
+        # same machine load; the last turn also returns the data for the agreement
+        o_runs, p_runs = [], []
+        for turn in range(args.repeat):
+            last = turn == args.repeat - 1
+            o_meta, o_npz = _run_worker("ours", args, folder, repeat=1, arrays=last)
+            p_meta, p_npz = _run_worker("pandana", args, folder, repeat=1, arrays=last)
+            o_runs.append(o_meta)
+            p_runs.append(p_meta)
+        for meta, runs in ((o_meta, o_runs), (p_meta, p_runs)):
+            meta["times_s"] = [r["times_s"][0] for r in runs]
+            meta["peak_mb"] = max(r["peak_mb"] for r in runs)
+        x_meta, x_npz = _run_worker("networkx", args, folder, repeat=1)
         n = info["n_points"]
         agree_p = compare_pandana(o_npz, p_npz, n, args.dist)
         agree_x = compare_networkx(o_npz, x_npz)
