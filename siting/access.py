@@ -768,28 +768,22 @@ class _TileWalker:
         # walk from each origin to each local junction, access leg included
         reach = d_src[np.searchsorted(src, src_a)]
         reach += pos[:, None]
-        two = np.flatnonzero(src_b < n_loc)
-        if len(two) == k:
-            alt = d_src[np.searchsorted(src, src_b)]
-            alt += rest[:, None]
-            np.minimum(reach, alt, out=reach)
-        elif len(two):
-            alt = d_src[np.searchsorted(src, src_b[two])]
-            alt += rest[two, None]
-            reach[two] = np.minimum(reach[two], alt)
+        alt = d_src[np.searchsorted(src, src_b)]
+        alt += rest[:, None]
+        np.minimum(reach, alt, out=reach)
         access = self.o_access[batch]
         if access.any():
             reach += access[:, None]
-        # chains entered within dist by either end, and each origin's own chain
-        n_tab = len(tab.a)
-        at_a = reach.take(tab.a, axis=1)
-        at_b = reach.take(tab.b, axis=1)
-        hit = np.minimum(at_a, at_b) <= dist
+        # chains entered within dist by either end, and each origin's own chain (screened
+        # on booleans, an eighth of the memory traffic of the distances)
+        near = reach <= dist
+        hit = near.take(tab.a, axis=1)
+        hit |= near.take(tab.b, axis=1)
         own = self.c2l[chain]
         hit[rows[own >= 0], own[own >= 0]] = True
         po, pl = np.nonzero(hit)
-        flat = po * n_tab + pl
-        at_a, at_b = at_a.take(flat), at_b.take(flat)
+        row = po * (n_loc + 1)
+        at_a, at_b = reach.take(row + tab.a[pl]), reach.take(row + tab.b[pl])
         start, count = tab.start[pl], tab.count[pl]
         # every destination on those chains, entered by the nearer end (one repeat, then
         # takes, which run without the GIL)
