@@ -418,15 +418,20 @@ def read_parcels(path: str | Path, *, id_column: str | None = None) -> gpd.GeoDa
     :func:`siting.parcels.prepare_parcels`.
     """
     path = Path(path)
+    parcels = _read_vector(path, "parcel", "parcels")
+    return _validate_parcels(parcels, f"parcel file {path}", id_column=id_column, number_rows=True)
+
+
+def _read_vector(path: Path, noun: str, what: str) -> gpd.GeoDataFrame:
+    """Open a vector file: DataSourceError if it is missing or GDAL cannot read it."""
     if not path.exists():
-        msg = f"parcel file not found: {path}"
+        msg = f"{noun} file not found: {path}"
         raise DataSourceError(msg)
     try:
-        parcels = gpd.read_file(path)
+        return gpd.read_file(path)
     except Exception as err:
-        msg = f"could not read parcels from {path}: {err}"
+        msg = f"could not read {what} from {path}: {err}"
         raise DataSourceError(msg) from err
-    return _validate_parcels(parcels, f"parcel file {path}", id_column=id_column, number_rows=True)
 
 
 def read_layer(path: str | Path, *, what: str = "layer") -> gpd.GeoDataFrame:
@@ -449,14 +454,7 @@ def read_layer(path: str | Path, *, what: str = "layer") -> gpd.GeoDataFrame:
         If it has no CRS.
     """
     path = Path(path)
-    if not path.exists():
-        msg = f"{what} file not found: {path}"
-        raise DataSourceError(msg)
-    try:
-        layer = gpd.read_file(path)
-    except Exception as err:
-        msg = f"could not read {what} from {path}: {err}"
-        raise DataSourceError(msg) from err
+    layer = _read_vector(path, what, what)
     if not _has_geometry(layer):
         msg = (
             f"{what} file {path} has no geometry column; {_NO_GEOMETRY_HINT}, "
