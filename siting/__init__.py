@@ -26,9 +26,10 @@ from siting.demand import demand_from_buildings
 from siting.hazards import hazards_from_layers
 from siting.outputs import write_outputs
 from siting.parcels import parcels_from_blocks
+from siting.readers import read_parcels
 from siting.rulebook import Rulebook, default_rulebook, load_rulebook
 from siting.scoring import score_parcels
-from siting.sources import layers_from_gpkg, layers_from_osm, read_parcels
+from siting.sources import layers_from_gpkg, layers_from_osm
 from siting.study import StudyResult, run_study
 
 try:

@@ -95,7 +95,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _run_one(name: str, layers_loader: object, args: argparse.Namespace, out: Path) -> Path:
     from siting import outputs, study
-    from siting.sources import read_parcels
+    from siting.readers import read_parcels
 
     rb = _rulebook(args.rules)
     outputs.check_out_dir(out)
@@ -133,7 +133,7 @@ def _run_one(name: str, layers_loader: object, args: argparse.Namespace, out: Pa
 
 def _demand_options(args: argparse.Namespace, layers: dict[str, Any]) -> dict[str, Any]:
     """Build the population, census and under-3 options of run_study from the arguments."""
-    from siting.sources import read_layer, read_table
+    from siting.readers import read_layer, read_table
     from siting.study import Census
 
     opts: dict[str, Any] = {}

@@ -15,7 +15,7 @@ layers (``read_parcels``) should be preferred when available.
 
 User parcels (:func:`prepare_parcels`)
 --------------------------------------
-User parcels are checked like :func:`siting.sources.read_parcels` checks a parcel file.
+User parcels are checked like :func:`siting.readers.read_parcels` checks a parcel file.
 Their own attribute columns are kept with an ``in_`` prefix (``landuse`` becomes
 ``in_landuse``), so they can never collide with the columns a study adds (``score``,
 ``rank``, ``eligible``, ``dist_*``, ``margin_*`` …).
@@ -181,7 +181,7 @@ def _validate_parcels(
 ) -> gpd.GeoDataFrame:
     """Check candidate parcels and return a copy with a text ``parcel_id``.
 
-    Shared by :func:`siting.sources.read_parcels` and :func:`prepare_parcels`, so a parcel
+    Shared by :func:`siting.readers.read_parcels` and :func:`prepare_parcels`, so a parcel
     file and a GeoDataFrame pass the same checks with the same messages. Invalid polygons
     are repaired with ``make_valid`` (a warning is logged).
 
@@ -272,7 +272,7 @@ def prepare_parcels(parcels: gpd.GeoDataFrame, crs: object) -> gpd.GeoDataFrame:
     ----------
     parcels
         Polygons with a unique ``parcel_id`` column and a CRS, e.g. from
-        :func:`siting.sources.read_parcels`.
+        :func:`siting.readers.read_parcels`.
     crs
         The analysis CRS (metres).
 
@@ -289,7 +289,7 @@ def prepare_parcels(parcels: gpd.GeoDataFrame, crs: object) -> gpd.GeoDataFrame:
     InputDataError
         If ``parcels`` has no geometry column or no features, lacks ``parcel_id``, has
         missing or duplicate ids, missing or empty geometries, or non-polygons (invalid
-        polygons are repaired with a warning, as in :func:`siting.sources.read_parcels`).
+        polygons are repaired with a warning, as in :func:`siting.readers.read_parcels`).
     CRSError
         If ``parcels`` has no CRS or ``crs`` is not projected in metres.
     """
