@@ -1,26 +1,59 @@
 """Scoring: normalise criteria, weight them, rank eligible parcels, explain each score.
 
-Each criterion is capped, then scaled linearly to 0-1 over the eligible parcels (benefit:
-higher is better; cost: lower is better). The score is the weighted sum x 100, and the
-``contrib_<criterion>`` columns hold each criterion's share of it, so a score always equals
-the sum of its contributions. Ranks are 1..n over eligible parcels by score, ties broken by
+Each criterion is capped, then scaled to a 0-1 desirability by its normalisation
+(:mod:`siting.normalisation`; default: linear min-max over the eligible parcels, benefit =
+higher is better, cost = lower is better). Weights are given directly or from an AHP matrix
+(:func:`siting.weights.ahp_weights`) and scaled to sum to 1. Two aggregations:
+
+``wlc`` (weighted linear combination, the default)
+    ``score = 100 x sum_j w_j n_j``; ``contrib_<c> = 100 w_c n_c``.
+``topsis`` (Hwang & Yoon 1981)
+    On the weighted desirabilities ``v_j = w_j n_j``, the ideal is each criterion's best
+    value over the eligible parcels and the anti-ideal its worst; with ``S+`` and ``S-`` the
+    Euclidean distances to them, ``score = 100 x S- / (S+ + S-)`` (the closeness
+    coefficient; 100 when a parcel is the ideal). A parcel's score is shared among the
+    criteria in proportion to how far each carries it from the anti-ideal:
+    ``contrib_<c> = score x (v_c - v_c^-)^2 / (S-)^2`` (by weight when ``S- = 0``). This is a
+    decomposition of the score, not a marginal effect: moving one criterion also moves the
+    distance to the ideal.
+
+Soft-rule penalties then take ``weight x penalty x 100`` points off (negative
+``contrib_penalty_<rule>``), so for both methods a score always equals the sum of its
+``contrib_`` columns. Ranks are 1..n over eligible parcels by score, ties broken by
 ``parcel_id``; excluded parcels get no score and no rank.
+
+References
+----------
+Hwang, C.-L. & Yoon, K. (1981). *Multiple Attribute Decision Making*. Springer.
 """
 
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from siting._errors import ConfigError
 from siting._validate import require_columns
+from siting.normalisation import Normalisation, normalisation_from_config, normalise
+from siting.weights import check_weight_values, check_weights
 
-__all__ = ["CRITERIA", "DEFAULT_WEIGHTS", "Criterion", "score_parcels"]
+__all__ = [
+    "CRITERIA",
+    "DEFAULT_WEIGHTS",
+    "METHODS",
+    "Criterion",
+    "default_normalisation",
+    "rank_scores",
+    "score_parcels",
+]
+
+#: Aggregation methods of :func:`score_parcels`.
+METHODS = ("wlc", "topsis")
 
 
 @dataclass(frozen=True)
@@ -94,24 +127,79 @@ DEFAULT_WEIGHTS: dict[str, float] = {
 }
 
 
-def _check_weight_values(weights: Mapping[str, float]) -> None:
-    for name, w in weights.items():
-        if isinstance(w, bool) or not isinstance(w, numbers.Real) or not math.isfinite(w) or w < 0:
-            msg = f"weight of {name!r} must be a non-negative number, got {w!r}"
-            raise ConfigError(msg)
+def default_normalisation(criterion: Criterion) -> Normalisation:
+    """Return the default scaling of a criterion: linear min-max in its direction."""
+    return Normalisation(kind="linear", direction=criterion.direction)
 
 
-def _check_weights(weights: Mapping[str, float], *, known: set[str]) -> dict[str, float]:
-    unknown = sorted(set(weights) - known)
+def _resolve_normalisation(
+    normalisation: Mapping[str, Normalisation | Mapping[str, Any]] | None,
+    names: list[str],
+    info: Mapping[str, Criterion],
+) -> dict[str, Normalisation]:
+    given = dict(normalisation or {})
+    unknown = sorted(set(given) - set(info))
     if unknown:
-        msg = f"unknown criterion weight(s) {unknown}; known criteria: {sorted(CRITERIA)}"
+        msg = f"normalisation given for unknown criteria {unknown}; known criteria: {sorted(info)}"
         raise ConfigError(msg)
-    _check_weight_values(weights)
-    total = float(sum(weights.values()))
-    if total <= 0:
-        msg = "at least one criterion weight must be positive"
-        raise ConfigError(msg)
-    return {k: float(v) / total for k, v in weights.items()}
+    out = {}
+    for name in names:
+        spec = given.get(name)
+        if spec is None:
+            out[name] = default_normalisation(info[name])
+        elif isinstance(spec, Normalisation):
+            out[name] = spec
+        else:
+            out[name] = normalisation_from_config(spec)
+    return out
+
+
+def rank_scores(score: pd.Series, *, parcel_id: pd.Series, eligible: pd.Series) -> pd.Series:
+    """Ranks 1..n of the eligible parcels by score (highest first), ties by ``parcel_id``.
+
+    Parameters
+    ----------
+    score
+        Scores (NaN where not eligible).
+    parcel_id
+        Parcel ids aligned with ``score``; compared as strings.
+    eligible
+        Boolean mask of the parcels to rank.
+
+    Returns
+    -------
+    pandas.Series
+        Nullable Int64, ``<NA>`` where not eligible.
+
+    Examples
+    --------
+    >>> s = pd.Series([5.0, 7.0, 5.0])
+    >>> rank_scores(s, parcel_id=pd.Series(["b", "c", "a"]), eligible=pd.Series([True] * 3)).tolist()
+    [3, 1, 2]
+    """  # noqa: E501
+    ok = eligible.to_numpy(dtype=bool)
+    order = pd.DataFrame(
+        {"score": score.to_numpy(dtype=float), "pid": parcel_id.astype(str).to_numpy()},
+        index=score.index,
+    )[ok]
+    order = order.sort_values(["score", "pid"], ascending=[False, True], kind="mergesort")
+    rank = pd.Series(pd.NA, index=score.index, dtype="Int64")
+    rank.loc[order.index] = np.arange(1, len(order) + 1)
+    return rank
+
+
+def _topsis(v: np.ndarray, ok: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """TOPSIS closeness (0-1), distance to the ideal and to the anti-ideal, per row of ``v``."""
+    if not ok.any():
+        nan = np.full(len(v), np.nan)
+        return nan, nan, nan
+    best, worst = v[ok].max(axis=0), v[ok].min(axis=0)
+    s_plus = np.sqrt(((v - best) ** 2).sum(axis=1))
+    s_minus = np.sqrt(((v - worst) ** 2).sum(axis=1))
+    total = s_plus + s_minus
+    # every eligible parcel alike (total 0): each is the ideal
+    closeness = np.divide(s_minus, total, out=np.ones(len(v)), where=total > 0)
+    return closeness, s_plus, s_minus
 
 
 def score_parcels(
@@ -119,8 +207,11 @@ def score_parcels(
     *,
     eligible: pd.Series,
     parcel_id: pd.Series,
-    weights: Mapping[str, float] = DEFAULT_WEIGHTS,
+    weights: Mapping[str, float] | Any = DEFAULT_WEIGHTS,
     penalties: Mapping[str, float] | None = None,
+    normalisation: Mapping[str, Normalisation | Mapping[str, Any]] | None = None,
+    method: str = "wlc",
+    criteria_info: Mapping[str, Criterion] = CRITERIA,
 ) -> pd.DataFrame:
     """Score and rank parcels.
 
@@ -133,64 +224,87 @@ def score_parcels(
     parcel_id
         Parcel ids, used to break ties deterministically.
     weights
-        Criterion name -> weight.
+        Criterion name -> weight, or an :class:`~siting.weights.AHPWeights` (its
+        ``weights``). Scaled to sum to 1; a criterion left out is not used.
     penalties
         Soft-rule penalty column (``penalty_<rule>``, 0-1 from
         :func:`siting.constraints.apply_constraints`) -> the rule's weight. Each takes
         ``weight x penalty x 100`` points off (its ``contrib_`` column is negative); the
         criterion weights alone are normalised to sum to 1, so an unpenalised parcel scores
         0-100 and a penalised one can fall below 0.
+    normalisation
+        Criterion -> :class:`~siting.normalisation.Normalisation` or its config table
+        (``{"kind": "fuzzy", ...}``); default linear min-max in the criterion's direction.
+    method
+        ``"wlc"`` (weighted linear combination) or ``"topsis"``; see the module docstring.
+    criteria_info
+        The criteria that may be weighted (default :data:`CRITERIA`; add your own
+        :class:`Criterion` to score a column of your parcels).
 
     Returns
     -------
     DataFrame
         Aligned to ``criteria.index``: ``norm_<c>`` (0-1), ``contrib_<c>`` (points; negative
         for penalties), ``score`` (their sum, NaN if excluded) and ``rank`` (nullable Int64,
-        1 = best).
+        1 = best); with TOPSIS also ``topsis_s_plus`` and ``topsis_s_minus`` (distances to
+        the ideal and anti-ideal, in weighted 0-1 units).
 
     Raises
     ------
     ConfigError
-        On unknown criteria or bad weights.
+        On unknown criteria, bad weights, an unknown method or a bad normalisation.
     InputDataError
         If a weighted criterion column is missing.
     """
+    if method not in METHODS:
+        msg = f"scoring method must be one of {list(METHODS)}, got {method!r}"
+        raise ConfigError(msg)
     pen = dict(penalties or {})
     bad = [k for k in pen if not k.startswith("penalty_")]
     if bad:
         msg = f"penalty columns must be named penalty_<rule>, got {bad}"
         raise ConfigError(msg)
-    w = _check_weights(weights, known=set(CRITERIA))
-    _check_weight_values(pen)
+    raw_weights = getattr(weights, "weights", weights)
+    if not isinstance(raw_weights, Mapping):
+        msg = f"weights must be a mapping criterion -> weight or an AHPWeights, got {weights!r}"
+        raise ConfigError(msg)
+    w = check_weights(raw_weights, known=criteria_info)
+    check_weight_values(pen)
+    specs = _resolve_normalisation(normalisation, list(w), criteria_info)
     require_columns(criteria, "criteria", [*w, *pen])
     ok = eligible.to_numpy(dtype=bool)
+    n = len(criteria)
     out = pd.DataFrame(index=criteria.index)
-    score = np.zeros(len(criteria))
+    points = np.zeros(n)
     for name, weight in pen.items():
         # A soft rule takes points off: weight x penalty x 100 (the rule's own weight).
         value = np.where(ok, criteria[name].to_numpy(dtype=float), np.nan)
         out[f"contrib_{name}"] = -value * weight * 100.0
-        score = score - np.nan_to_num(value) * weight * 100.0
-    for name, weight in w.items():
-        crit = CRITERIA[name]
-        values = np.minimum(criteria[name].to_numpy(dtype=float), crit.cap)
-        norm = np.full(len(values), np.nan)
-        if ok.any():
-            lo, hi = np.nanmin(values[ok]), np.nanmax(values[ok])
-            span = hi - lo
-            scaled = (values - lo) / span if span > 0 else np.ones(len(values))
-            if crit.direction == "cost" and span > 0:
-                scaled = 1.0 - scaled
-            norm[ok] = scaled[ok]
-        out[f"norm_{name}"] = norm
-        out[f"contrib_{name}"] = norm * weight * 100.0
-        score = score + np.nan_to_num(norm) * weight * 100.0
+        points = points - np.nan_to_num(value) * weight * 100.0
+    names = list(w)
+    norm = np.zeros((n, len(names)))
+    for col, name in enumerate(names):
+        values = np.minimum(criteria[name].to_numpy(dtype=float), criteria_info[name].cap)
+        norm[:, col] = normalise(values, specs[name], eligible=ok)
+        out[f"norm_{name}"] = np.where(ok, norm[:, col], np.nan)
+    wv = np.array([w[c] for c in names])
+    if method == "wlc":
+        contrib = norm * wv * 100.0
+    else:
+        v = norm * wv
+        closeness, s_plus, s_minus = _topsis(v, ok)
+        worst = v[ok].min(axis=0) if ok.any() else np.zeros(len(names))
+        sq = (v - worst) ** 2
+        total = sq.sum(axis=1, keepdims=True)
+        # no distance from the anti-ideal to share (a parcel at the anti-ideal scores 0; when
+        # every eligible parcel is alike each scores 100): share by weight
+        share = np.divide(sq, total, out=np.broadcast_to(wv, sq.shape).copy(), where=total > 0)
+        contrib = 100.0 * closeness[:, None] * share
+        out["topsis_s_plus"] = np.where(ok, s_plus, np.nan)
+        out["topsis_s_minus"] = np.where(ok, s_minus, np.nan)
+    for col, name in enumerate(names):
+        out[f"contrib_{name}"] = np.where(ok, contrib[:, col], np.nan)
+    score = contrib.sum(axis=1) + points
     out["score"] = np.where(ok, score, np.nan)
-    order = pd.DataFrame(
-        {"score": out["score"], "pid": parcel_id.astype(str).to_numpy()}, index=criteria.index
-    )[ok]
-    order = order.sort_values(["score", "pid"], ascending=[False, True])
-    rank = pd.Series(pd.NA, index=criteria.index, dtype="Int64")
-    rank.loc[order.index] = np.arange(1, len(order) + 1)
-    out["rank"] = rank
+    out["rank"] = rank_scores(out["score"], parcel_id=parcel_id, eligible=eligible)
     return out
