@@ -272,7 +272,7 @@ def _range_text(values: npt.NDArray[np.float64]) -> str:
     return f"{low:.6g} to {high:.6g}"
 
 
-def _coordinates_hint(x: npt.ArrayLike, y: npt.ArrayLike) -> str:
+def _coordinates_hint(x: npt.ArrayLike, y: npt.ArrayLike) -> str:  # noqa: PLR0911 - a return per kind
     """Say what coordinate numbers look like and which CRS to declare for them.
 
     Used in the messages for layers and tables without a CRS.
@@ -305,6 +305,12 @@ def _coordinates_hint(x: npt.ArrayLike, y: npt.ArrayLike) -> str:
             f'they look like lon/lat degrees {ranges}: declare crs = "EPSG:4326" '
             '(or "EPSG:4490" for CGCS2000 lon/lat)'
         )
+    if _survey_order(xs, ys):
+        return (
+            f"they look like Gauss-Krüger metres in surveying order {ranges}, where X is the "
+            "northing and Y the easting: swap the x and y columns, then declare the CRS"
+            + _survey_fix(ys)
+        )
     prefixes = np.unique(np.floor(xs / 1e6)).astype(int)
     if prefixes.size == 1 and (gk := _gk_crs_for_prefix(int(prefixes[0]), with_prefix=True)):
         return (
@@ -319,6 +325,21 @@ def _coordinates_hint(x: npt.ArrayLike, y: npt.ArrayLike) -> str:
             'EPSG:4534-4554 for 75-135 E) or "EPSG:32651" (WGS84 UTM 51N)'
         )
     return f"their range {ranges} matches no CRS siting can guess; declare the CRS they are in"
+
+
+def _survey_order(xs: npt.NDArray[np.float64], ys: npt.NDArray[np.float64]) -> bool:
+    """Chinese surveying order (X north, Y east): northings of China (1-7e6 m) come first."""
+    if not np.all((xs > 1e6) & (xs < 7e6)):
+        return False
+    prefixes = np.unique(np.floor(ys / 1e6)).astype(int)
+    prefixed = prefixes.size == 1 and _gk_crs_for_prefix(int(prefixes[0]), with_prefix=True)
+    return bool(prefixed or np.all((ys > 0) & (ys < 1e6)))
+
+
+def _survey_fix(eastings: npt.NDArray[np.float64]) -> str:
+    prefixes = np.unique(np.floor(eastings / 1e6)).astype(int)
+    gk = _gk_crs_for_prefix(int(prefixes[0]), with_prefix=True) if prefixes.size == 1 else None
+    return f" (the eastings' zone prefix says {_crs_text(gk)})" if gk else ""
 
 
 def _looks_swapped(xs: npt.NDArray[np.float64], ys: npt.NDArray[np.float64]) -> bool:
@@ -384,6 +405,9 @@ def check_crs(gdf: gpd.GeoDataFrame, *, what: str = "layer") -> None:
             )
             raise CRSError(msg)
         return
+    if crs.is_projected and _survey_order(xs, ys):
+        msg = f"{what} is declared in {_crs_text(crs)}, but {_coordinates_hint(xs, ys)}"
+        raise CRSError(msg)
     _check_false_easting(crs, xs, what)
 
 
