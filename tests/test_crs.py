@@ -325,3 +325,19 @@ def test_check_crs_real_layers_pass(karhula_layers: dict[str, gpd.GeoDataFrame])
         check_crs(layer, what=name)
         if len(layer):
             check_crs(layer.to_crs(32635), what=name)
+
+
+def test_check_crs_survey_order() -> None:
+    # Chinese surveying convention writes X = northing, Y = easting: read as x/y it is swapped.
+    gk = _fuxin(4529)
+    survey = gk.set_geometry(shapely.transform(gk.geometry.to_numpy(), lambda c: c[:, ::-1]))
+    with pytest.raises(CRSError, match=r"surveying order .*swap the x and y .*\"EPSG:4529\""):
+        check_crs(survey, what="parcels")
+    with pytest.raises(
+        CRSError, match=r"has no CRS; they look like Gauss-Krüger metres in surveying"
+    ):
+        check_crs(_no_crs(survey), what="parcels")
+    plain = _fuxin(4550)
+    survey = plain.set_geometry(shapely.transform(plain.geometry.to_numpy(), lambda c: c[:, ::-1]))
+    with pytest.raises(CRSError, match="surveying order"):
+        check_crs(survey, what="parcels")

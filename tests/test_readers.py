@@ -643,3 +643,11 @@ def test_read_points_bad_options(tmp_path: Path) -> None:
     with pytest.raises(DataSourceError, match="is not utf-8"):
         read_points(gbk, encoding="utf-8")
     assert read_points(gbk, encoding="gbk")["名称"].tolist() == ["加油站"]
+
+
+def test_read_points_truncated_csv(tmp_path: Path) -> None:
+    path = tmp_path / "cut.csv"
+    rows = "".join(f"s{i},121.{600 + i},42.{100 + i}\n" for i in range(50))
+    path.write_bytes(("name,lon,lat\n" + rows).encode()[:-9])  # cut inside the last row
+    with pytest.raises(InputDataError, match=r"column 'lat' has 1 value\(s\) .* rows 51 "):
+        read_points(path)
