@@ -93,6 +93,42 @@ _TEXT: dict[str, tuple[str, str]] = {
     "no": ("否", "no"),
     "unknown": ("未知", "unknown"),
     "scores_dist": ("得分分布", "Score distribution"),
+    # map controls
+    "fullscreen": ("全屏", "Full screen"),
+    "measure": ("测量距离与面积", "Measure distance and area"),
+    "measure_hint": (
+        "在地图上点击添加测量点；再次点击按钮或按 Esc 结束",
+        "Click the map to add points; click the button again or press Esc to finish",
+    ),
+    "distance": ("距离", "Distance"),
+    "area_label": ("面积", "Area"),
+    "search_placeholder": ("按地块编号查找", "Find a parcel by id"),
+    "not_found": ("未找到该地块编号", "No parcel with this id"),
+    "p_top_k": ("进入前 k 名的概率", "P(top k)"),
+    "light_note": (
+        "该地块排名靠后，地图仅给出各指标得分贡献；完整数值见 ranking.csv",
+        "Low-ranked parcel: the map gives the points only; values are in ranking.csv",
+    ),
+    "unmet_value": ("未被现有托育满足的需求", "unmet by existing childcare"),
+    "gcj_note": (
+        "为与高德底图对齐，图中数据已由 WGS84 转换为 GCJ-02 坐标显示；"
+        "分析与导出数据仍为 WGS84/CGCS2000",
+        "Shown shifted to GCJ-02 to line up with the Amap basemap; the analysis and exported "
+        "files stay in WGS84/CGCS2000",
+    ),
+    "dots_note": (
+        "排名前 {v} 的地块显示为多边形，其余地块显示为圆点（点击查看）",
+        "The top {v} parcels are drawn as polygons, the others as dots (click one)",
+    ),
+    "basemap_osm": ("OpenStreetMap 底图", "OpenStreetMap"),
+    "basemap_tianditu": ("天地图", "Tianditu"),
+    "basemap_amap": ("高德地图（GCJ-02）", "Amap (GCJ-02)"),
+    "data_attribution": (
+        "数据 © <a href='https://www.openstreetmap.org/copyright'>OpenStreetMap</a> 贡献者，ODbL",
+        "Data © <a href='https://www.openstreetmap.org/copyright'>OpenStreetMap</a> "
+        "contributors, ODbL",
+    ),
+    "walk_label": ("{v} 的步行服务范围", "walking catchment of {v}"),
 }
 
 

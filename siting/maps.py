@@ -1,44 +1,62 @@
 """Maps: a Folium map of a study result, self-contained for offline intranets.
 
-Leaflet's JavaScript and CSS are inlined from the ``django-js-lib-leaflet`` package (BSD-2,
-Leaflet 1.9.4) instead of folium's CDN links, so ``map.html`` renders with no internet; the
-only requests it makes are for basemap tiles, and ``basemap="none"`` makes none at all.
-Every text taken from data (OSM names, ids) is HTML-escaped.
+``map.html`` inlines every script and stylesheet it needs (Leaflet from the
+``django-js-lib-leaflet`` package, siting's own controls from :mod:`siting._assets`) instead
+of folium's CDN links, so it renders with no internet; the only requests it makes are for
+basemap tiles, and ``basemap="none"`` makes none at all.
+
+The layers are not one Folium object per feature: the whole study is packed once into a JSON
+block (coordinates as integer deltas of 1e-5 degree, about 1.1 m, after a 0.5 m
+simplification) and drawn by :data:`siting._assets.APP_JS`. Parcels beyond ``max_polygons``
+(the lowest-ranked and the excluded ones of a large study) and demand points are drawn as dots
+on one canvas. Popups are built in the browser when a feature is clicked, and every text
+from data (OSM names, parcel ids) is inserted as text, never as HTML.
 """
 
 from __future__ import annotations
 
-import base64
 import html
 import json
 import math
 import re
-from functools import cache
-from importlib import resources
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import folium
+import geopandas as gpd
+import numpy as np
 import pandas as pd
-from branca.element import Figure, MacroElement
+import shapely
+from branca.element import Element, Figure, MacroElement
 from jinja2 import Template
 
+from siting._assets import APP_CSS, APP_JS, leaflet_assets
 from siting._errors import ConfigError
 from siting._i18n import LANGS, t
 from siting.scoring import CRITERIA
 
 if TYPE_CHECKING:
-    import geopandas as gpd
-
     from siting.study import StudyResult
 
-__all__ = ["BASEMAPS", "SCORE_COLORS", "leaflet_assets", "result_map"]
+__all__ = [
+    "BASEMAPS",
+    "COORD_SCALE",
+    "HAZARD_COLORS",
+    "MAX_POLYGONS",
+    "SCORE_COLORS",
+    "leaflet_assets",
+    "map_data",
+    "result_map",
+    "score_class",
+]
 
-#: Basemap choices: OpenStreetMap tiles, or none (fully offline).
-BASEMAPS = ("osm", "none")
+#: Basemaps: OpenStreetMap tiles, Tianditu (needs the user's key; CGCS2000, drawn as WGS84),
+#: Amap (GCJ-02: the data are shifted to GCJ-02 for display), or none (fully offline).
+BASEMAPS = ("osm", "tianditu", "amap", "none")
 #: Five score classes, low to high (viridis: colour-blind safe, prints in grey).
 SCORE_COLORS = ("#440154", "#3b528b", "#21918c", "#5ec962", "#fde725")
-_EXCLUDED = "#9e9e9e"
-_HAZARD_COLORS = {
+EXCLUDED_COLOR = "#9e9e9e"
+#: Colour of each hazard class on the map, the legend and the QGIS styles.
+HAZARD_COLORS = {
     "fuel_station": "#d7191c",
     "pipeline": "#ff7f00",
     "power_line": "#7b3294",
@@ -53,183 +71,576 @@ _HAZARD_COLORS = {
     "hazardous_storage": "#b2182b",
     "geohazard": "#4d4d4d",
 }
+#: Packed coordinates are integers of degrees x COORD_SCALE (1e-5 degree ~ 1.1 m).
+COORD_SCALE = 100_000
+#: Geometries are simplified by this much (metres, topology kept) before packing.
+SIMPLIFY_M = 0.5
+#: Parcels drawn as polygons; beyond that the lowest-ranked and excluded ones become dots.
+MAX_POLYGONS = 10_000
+_RESULTS = ("pass", "fail", "penalty", "no_feature")
+_DEMAND_COLORS = ("#2166ac", "#e66101")  # mostly met, mostly unmet (E2SFCA)
+_KEY = re.compile(r"^[A-Za-z0-9]{8,64}$")
+_JS_LABELS = (
+    "zones", "hazards", "demand", "candidates", "excluded", "selected", "catchments",
+    "facilities", "parcel", "score", "rank", "excluded_by", "rule", "measured", "result",
+    "pass", "fail", "penalty", "no_feature", "margin", "inside", "none_within",
+    "none_in_study", "soft_penalty", "threshold", "crosses", "not_crosses", "criterion",
+    "value", "points", "area", "capacity", "under3", "fullscreen", "measure", "measure_hint",
+    "distance", "area_label", "search_placeholder", "not_found", "p_top_k", "light_note",
+    "unmet_value",
+)  # fmt: skip
 
 
-@cache
-def leaflet_assets() -> tuple[str, str]:
-    """Leaflet's CSS (images inlined as data URIs) and JS, from the installed package."""
-    root = resources.files("js_lib_leaflet").joinpath("static", "js_lib_leaflet")
-    css = root.joinpath("leaflet.css").read_text("utf-8")
+def score_class(score: float) -> int:
+    """Score class 0-4 of a 0-100 score (20-point bins; 100 is in the top class).
 
-    def inline(match: re.Match[str]) -> str:
-        data = root.joinpath(match.group(1)).read_bytes()
-        return f"url(data:image/png;base64,{base64.b64encode(data).decode()})"
-
-    css = re.sub(r"url\((images/[\w\-.]+\.png)\)", inline, css)
-    js = root.joinpath("leaflet.js").read_text("utf-8")
-    js = js.replace("//# sourceMappingURL=leaflet.js.map", "")
-    return css, js
-
-
-class _Popup(MacroElement):
-    """Bind an HTML popup to the parent layer without folium.Popup's jQuery dependency."""
-
-    _template = Template(
-        "{% macro script(this, kwargs) %}"
-        "{{ this._parent.get_name() }}.bindPopup({{ this.content }}, {maxWidth: 440});"
-        "{% endmacro %}"
-    )
-
-    def __init__(self, content: str) -> None:
-        super().__init__()
-        self._name = "SitingPopup"
-        # JSON is a valid JS string literal; "</" is split so the HTML cannot end the script.
-        self.content = json.dumps(content, ensure_ascii=False).replace("</", "<\\/")
-
-
-_JS_TEMPLATE_CHARS = str.maketrans({"`": "&#96;", "$": "&#36;", "\\": "&#92;"})
-
-
-def _esc(value: object) -> str:
-    """Escape text from data for HTML *and* for folium's JavaScript template strings.
-
-    folium puts tooltips inside backtick strings, so a backtick, ``${`` or a backslash in an
-    OSM name would break the page or run code; they become HTML character references.
+    Examples
+    --------
+    >>> [score_class(s) for s in (0, 19.9, 20, 99.9, 100)]
+    [0, 0, 1, 4, 4]
     """
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    return html.escape(str(value)).translate(_JS_TEMPLATE_CHARS)
-
-
-def _fmt(value: float, digits: int = 1) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    if math.isinf(value):
-        return "∞"
-    return f"{value:,.{digits}f}"
-
-
-def _compliance_rows(card: pd.DataFrame, lang: str) -> str:
-    cells = []
-    quiet = card[(card["n_features"] == 0) & ~card["result"].isin(["fail", "penalty"])]
-    for row in card.drop(index=quiet.index).to_dict("records"):
-        kind, result = str(row["kind"]), str(row["result"])
-        dist, margin = float(row["measured_m"]), float(row["margin_m"])
-        if kind == "no_cross":
-            measured = t("crosses" if result == "fail" else "not_crosses", lang)
-        elif not math.isfinite(dist):
-            measured = t("none_within", lang, v=_fmt(float(row["screening_m"]), 0))
-        elif kind == "setback" and math.isfinite(margin):
-            key = "margin" if margin >= 0 else "inside"
-            measured = f"{_fmt(dist)} m · " + t(key, lang, v=_fmt(abs(margin)))
-        else:
-            measured = f"{_fmt(dist)} m"
-        verdict = t(result.replace(" ", "_"), lang)
-        style = {"fail": ' style="color:#b2182b;font-weight:bold"',
-                 "penalty": ' style="color:#b35806"'}.get(result, "")  # fmt: skip
-        cells.append(
-            f"<tr><td title='{_esc(row['source'])} {_esc(row['clause'])}'>"
-            f"{_esc(row['rule_id'])}</td><td>{_esc(row['en'] if lang == 'en' else row['zh'])}"
-            f"</td><td>{_esc(row['threshold' if lang == 'en' else 'threshold_zh'])}</td>"
-            f"<td>{_esc(measured)}</td>"
-            f"<td{style}>{_esc(verdict)}</td></tr>"
-        )
-    if len(quiet):
-        ids = ", ".join(quiet["rule_id"].astype(str))
-        cells.append(
-            f"<tr><td colspan='5' style='color:#555'>{_esc(ids)}: "
-            f"{_esc(t('none_in_study', lang))}</td></tr>"
-        )
-    return "".join(cells)
-
-
-def _parcel_popup(row: pd.Series, card: pd.DataFrame, lang: str) -> str:
-    head = (
-        f"<b>{_esc(t('parcel', lang))} {_esc(row['parcel_id'])}</b><br>"
-        f"{_esc(t('area', lang))}: {_fmt(row['area_m2'], 0)} m² · "
-        f"{_esc(t('capacity', lang))}: {int(row['capacity_slots'])}<br>"
-    )
-    if row["eligible"]:
-        head += (
-            f"{_esc(t('score', lang))}: <b>{_fmt(row['score'])}</b> · "
-            f"{_esc(t('rank', lang))}: <b>{int(row['rank'])}</b><br>"
-        )
-    else:
-        head += f"<b>{_esc(t('excluded_by', lang))}: {_esc(row['excluded_by'])}</b><br>"
-    table = (
-        "<table class='card'><tr>"
-        f"<th>{_esc(t('rule', lang))}</th><th></th><th>{_esc(t('threshold', lang))}</th>"
-        f"<th>{_esc(t('measured', lang))}</th><th>{_esc(t('result', lang))}</th></tr>"
-        f"{_compliance_rows(card, lang)}</table>"
-    )
-    if not row["eligible"]:
-        return head + table
-    crit_rows = "".join(
-        f"<tr><td>{_esc(c.label(lang))}</td><td>{_fmt(float(row[name]))}</td>"
-        f"<td>{_fmt(float(row[f'contrib_{name}']))}</td></tr>"
-        for name, c in CRITERIA.items()
-        if f"contrib_{name}" in row.index
-    ) + "".join(
-        f"<tr><td>{_esc(name.removeprefix('penalty_').upper().replace('_', '-'))} "
-        f"{_esc(t('soft_penalty', lang))}</td><td>{_fmt(float(row[name]), 2)}</td>"
-        f"<td>{_fmt(float(row[f'contrib_{name}']))}</td></tr>"
-        for name in row.index
-        if name.startswith("penalty_") and f"contrib_{name}" in row.index
-    )
-    scores = (
-        "<table class='card'><tr>"
-        f"<th>{_esc(t('criterion', lang))}</th><th>{_esc(t('value', lang))}</th>"
-        f"<th>{_esc(t('points', lang))}</th></tr>{crit_rows}</table>"
-    )
-    return head + table + scores
-
-
-def _score_class(score: float) -> int:
     return min(int(score // 20), 4)
 
 
-def _geojson(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    return gdf.to_crs("EPSG:4326")
+class _Raw(Element):
+    """Text put into the page as is: never parsed as a Jinja template (data may hold ``{{``)."""
+
+    _template = Template("{{ this.text }}")
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
 
 
-def _legend(result: StudyResult, lang: str) -> folium.Element:
+class _App(MacroElement):
+    """Call ``sitingApp`` on the parent map with the packed data of element ``data_id``."""
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}"
+        "sitingApp({{ this._parent.get_name() }}, JSON.parse("
+        "document.getElementById('{{ this.data_id }}').textContent));"
+        "{% endmacro %}"
+    )
+
+    def __init__(self, data_id: str) -> None:
+        super().__init__()
+        self._name = "SitingApp"
+        self.data_id = data_id
+
+
+# --- packing ----------------------------------------------------------------------------------
+
+
+def _num(values: Any, digits: int) -> list[Any]:
+    """Round to ``digits``; integers without ``.0``, NaN as None, infinity as ``"inf"``."""
+    arr = np.asarray(pd.to_numeric(pd.Series(values), errors="coerce"), dtype=float)
+    out: list[Any] = []
+    for v in np.round(arr, digits).tolist():
+        if math.isnan(v):
+            out.append(None)
+        elif math.isinf(v):
+            out.append("inf" if v > 0 else "-inf")
+        elif v == int(v):
+            out.append(int(v))
+        else:
+            out.append(v)
+    return out
+
+
+def _display(geoms: gpd.GeoSeries, *, gcj02: bool, simplify_m: float) -> gpd.GeoSeries:
+    """Simplify in metres, then WGS84 degrees (shifted to GCJ-02 when asked)."""
+    if simplify_m > 0 and geoms.crs is not None and geoms.crs.is_projected:
+        geoms = geoms.simplify(simplify_m, preserve_topology=True)
+    out = geoms.to_crs("EPSG:4326")
+    return _to_gcj02(out) if gcj02 else out
+
+
+def _to_gcj02(geoms: gpd.GeoSeries) -> gpd.GeoSeries:
+    """WGS84 degrees shifted to GCJ-02 (unchanged outside China), for Amap tiles."""
+    from siting.datums import wgs84_to_gcj02
+
+    def shift(xy: np.ndarray) -> np.ndarray:
+        lon, lat = wgs84_to_gcj02(xy[:, 0], xy[:, 1])
+        return np.column_stack([lon, lat])
+
+    moved = shapely.transform(geoms.to_numpy(), shift)
+    return gpd.GeoSeries(moved, index=geoms.index, crs=geoms.crs)
+
+
+def _pack_rings(rings: np.ndarray, *, closed: bool) -> list[list[int]]:
+    """Rings or lines as flat integer lists: first vertex absolute, then deltas."""
+    if len(rings) == 0:
+        return []
+    coords, owner = shapely.get_coordinates(rings, return_index=True)
+    q = np.rint(coords * COORD_SCALE).astype(np.int64)
+    first = np.r_[True, owner[1:] != owner[:-1]]
+    keep = np.ones(len(q), dtype=bool)
+    if closed:  # the closing vertex repeats the first
+        last = np.r_[owner[1:] != owner[:-1], True]
+        keep &= ~last
+    delta = q.copy()
+    delta[1:] -= q[:-1]
+    delta[first] = q[first]
+    # vertices that round onto the previous one add nothing
+    keep &= first | (delta != 0).any(axis=1)
+    delta, owner = delta[keep], owner[keep]
+    splits = np.searchsorted(owner, np.arange(1, len(rings)))
+    return [part.ravel().tolist() for part in np.split(delta, splits)]
+
+
+def _pack_geoms(geoms: gpd.GeoSeries) -> list[Any]:
+    """Pack degree geometries for the browser (see :func:`_pack_rings`).
+
+    Points as ``["pt", [x, y]]``, lines as ``["ln", [line, ...]]``, polygons as
+    ``["pg", [[ring, ...], ...]]``; empty ones as 0.
+    """
+    arr = geoms.to_numpy()
+    out: list[Any] = [0] * len(arr)
+    dim = shapely.get_dimensions(arr)
+    empty = shapely.is_empty(arr) | pd.isna(arr)
+    # points (and multipoints) as one point
+    pts = np.flatnonzero((dim == 0) & ~empty)
+    if len(pts):
+        xy = np.rint(shapely.get_coordinates(shapely.centroid(arr[pts])) * COORD_SCALE)
+        for i, (x, y) in zip(pts, xy.astype(np.int64).tolist(), strict=True):
+            out[i] = ["pt", [x, y]]
+    lines = np.flatnonzero((dim == 1) & ~empty)
+    if len(lines):
+        parts, owner = shapely.get_parts(arr[lines], return_index=True)
+        packed = _pack_rings(parts, closed=False)
+        grouped: dict[int, list[list[int]]] = {}
+        for o, p in zip(owner.tolist(), packed, strict=True):
+            grouped.setdefault(o, []).append(p)
+        for o, ps in grouped.items():
+            out[lines[o]] = ["ln", ps]
+    polys = np.flatnonzero((dim == 2) & ~empty)
+    if len(polys):
+        parts, owner = shapely.get_parts(arr[polys], return_index=True)
+        poly_parts = shapely.get_type_id(parts) == 3  # collections may hold lines
+        parts, owner = parts[poly_parts], owner[poly_parts]
+        rings, ring_part = shapely.get_rings(parts, return_index=True)
+        packed = _pack_rings(rings, closed=True)
+        by_part: dict[int, list[list[int]]] = {}
+        for rp, r in zip(ring_part.tolist(), packed, strict=True):
+            by_part.setdefault(rp, []).append(r)
+        by_geom: dict[int, list[list[list[int]]]] = {}
+        for part, o in enumerate(owner.tolist()):
+            if part in by_part:
+                by_geom.setdefault(o, []).append(by_part[part])
+        for o, polys_of in by_geom.items():
+            out[polys[o]] = ["pg", polys_of]
+    return out
+
+
+def _dots(points: gpd.GeoSeries, colors: np.ndarray, palette: list[str]) -> dict[str, Any]:
+    """Points (degrees) as delta-coded integer arrays, in the order given."""
+    xy = np.rint(shapely.get_coordinates(points.to_numpy()) * COORD_SCALE).astype(np.int64)
+    delta = xy.copy()
+    delta[1:] -= xy[:-1]
+    return {
+        "x": delta[:, 0].tolist(),
+        "y": delta[:, 1].tolist(),
+        "c": np.asarray(colors, dtype=int).tolist(),
+        "palette": palette,
+    }
+
+
+def _curve_order(points: gpd.GeoSeries) -> np.ndarray:
+    """Positions of ``points`` along a Hilbert curve (short deltas between neighbours)."""
+    if len(points) < 2:
+        return np.arange(len(points))
+    return np.argsort(points.hilbert_distance(), kind="stable")
+
+
+# --- the parcel table ---------------------------------------------------------------------------
+
+
+def _rule_meta(
+    comp: pd.DataFrame, lang: str
+) -> tuple[list[dict[str, Any]], list[str], dict[str, int]]:
+    """Rules with features in the study (listed per parcel) and the quiet ones (one line)."""
+    first = comp.drop_duplicates("rule_id")
+    stats = comp.groupby("rule_id", sort=False).agg(
+        n=("n_features", "max"), screening=("screening_m", "max")
+    )
+    rules: list[dict[str, Any]] = []
+    quiet: list[str] = []
+    index: dict[str, int] = {}
+    n_features = stats["n"].astype(int).to_dict()
+    for r in first.to_dict("records"):
+        rid = str(r["rule_id"])
+        if n_features[rid] == 0:
+            quiet.append(rid)
+            continue
+        index[rid] = len(rules)
+        rules.append(
+            {
+                "id": rid,
+                "kind": str(r["kind"]),
+                "text": str(r["en"] if lang == "en" else r["zh"]),
+                "threshold": str(r["threshold" if lang == "en" else "threshold_zh"]),
+                "source": str(r["source"]),
+                "clause": str(r["clause"]),
+                "screening": _num([stats.loc[rid, "screening"]], 1)[0],
+            }
+        )
+    return rules, quiet, index
+
+
+def _cards(comp: pd.DataFrame, ids: pd.Series, index: dict[str, int]) -> list[Any]:
+    """Per parcel: ``[rule, measured_m, margin_m, result]`` of the rules that measured something."""
+    rule_pos = comp["rule_id"].map(index)
+    measured = comp["measured_m"].to_numpy(dtype=float)
+    shown = rule_pos.notna().to_numpy() & (
+        np.isfinite(measured) | comp["result"].isin(["fail", "penalty"]).to_numpy()
+    )
+    sub = comp.loc[shown]
+    cards: list[Any] = [0] * len(ids)
+    if sub.empty:
+        return cards
+    row = pd.Index(ids.astype(str)).get_indexer(sub["parcel_id"].astype(str))
+    codes = sub["result"].map({r.replace("_", " "): i for i, r in enumerate(_RESULTS)})
+    table = zip(
+        row.tolist(),
+        rule_pos.loc[shown].astype(int).tolist(),
+        _num(sub["measured_m"], 1),
+        _num(sub["margin_m"], 1),
+        codes.fillna(0).astype(int).tolist(),
+        strict=True,
+    )
+    for r, k, m, g, c in table:
+        if r < 0:
+            continue
+        if cards[r] == 0:
+            cards[r] = []
+        cards[r].append([k, m, g, c])
+    return cards
+
+
+def _parcels(
+    result: StudyResult, lang: str, *, gcj02: bool, max_polygons: int
+) -> tuple[dict[str, Any], dict[str, Any], int]:
+    """Packed parcel table, the rule list, and how many parcels are polygons."""
+    cand = result.candidates.reset_index(drop=True)
+    n = len(cand)
+    eligible = cand["eligible"].to_numpy(dtype=bool)
+    selected = cand["selected"].to_numpy(dtype=bool) if "selected" in cand else np.zeros(n, bool)
+    score = cand["score"].to_numpy(dtype=float)
+    rank = pd.to_numeric(cand["rank"], errors="coerce").to_numpy(dtype=float)
+    # the polygon budget goes to the selected sites, then by rank
+    if n <= max_polygons:
+        as_poly = np.ones(n, dtype=bool)
+    else:
+        order = np.lexsort((np.where(np.isnan(rank), np.inf, rank), ~selected))
+        as_poly = np.zeros(n, dtype=bool)
+        as_poly[order[:max_polygons]] = True
+        as_poly &= eligible | selected
+    # classes of the score as shown (one decimal), as the browser colours the polygons
+    cls = np.where(eligible, np.minimum(np.round(np.nan_to_num(score), 1) // 20, 4), 0)
+    cls = cls.astype(int)
+    geoms = _display(cand.geometry, gcj02=gcj02, simplify_m=SIMPLIFY_M)
+    packed = _pack_geoms(geoms[as_poly])
+    geom: list[Any] = [0] * n
+    for i, g in zip(np.flatnonzero(as_poly).tolist(), packed, strict=True):
+        geom[i] = g
+
+    rules, quiet, index = _rule_meta(result.compliance, lang)
+    terms = [name for name in CRITERIA if f"contrib_{name}" in cand]
+    pens = [c for c in cand if c.startswith("penalty_") and f"contrib_{c}" in cand]
+    values = np.column_stack(
+        [cand[c].to_numpy(dtype=float) for name in terms for c in (name, f"contrib_{name}")]
+    ) if terms else np.zeros((n, 0))  # fmt: skip
+    light = ~as_poly
+    bd: list[Any] = [0] * n
+    rounded = [_num(values[:, j], 1) for j in range(values.shape[1])]
+    for i in np.flatnonzero(eligible).tolist():
+        row = [col[i] for col in rounded]
+        # low-ranked dots: the points only (values are in ranking.csv)
+        bd[i] = row[1::2] if light[i] else row
+    pen: list[Any] = [0] * n
+    for k, c in enumerate(pens):
+        v, contrib = cand[c].to_numpy(dtype=float), cand[f"contrib_{c}"].to_numpy(dtype=float)
+        for i in np.flatnonzero(eligible & (v > 0)).tolist():
+            if pen[i] == 0:
+                pen[i] = []
+            pen[i].append([k, round(float(v[i]), 2), round(float(contrib[i]), 1)])
+    table: dict[str, Any] = {
+        "id": cand["parcel_id"].astype(str).tolist(),
+        # flags: 1 eligible, 2 selected, 4 drawn as a polygon with its full breakdown
+        "f": (eligible.astype(int) + 2 * selected + 4 * as_poly).tolist(),
+        "score": _num(np.where(eligible, score, np.nan), 1),
+        "rank": _num(rank, 0),
+        "excl": cand["excluded_by"].fillna("").astype(str).where(~eligible, "").tolist(),
+        "area": _num(cand["area_m2"], 0),
+        "cap": _num(cand["capacity_slots"], 0),
+        "card": _cards(result.compliance, cand["parcel_id"], index),
+        "bd": bd,
+        "pen": pen,
+        "geom": geom,
+    }
+    if "p_top_k" in cand:
+        table["p_top_k"] = _num(cand["p_top_k"], 2)
+    # the others as dots, one canvas per layer
+    rest = np.flatnonzero(~as_poly)
+    if len(rest):
+        reps = cand.geometry.iloc[rest].representative_point().to_numpy()
+        pts = _display(gpd.GeoSeries(reps, crs=cand.crs), gcj02=False, simplify_m=0)
+        for key, mask in (("dots_scored", eligible[rest]), ("dots_excluded", ~eligible[rest])):
+            rows = rest[mask]
+            sub = pts[mask]
+            order = _curve_order(sub)  # of the WGS84 points: the same in every datum
+            rows, sub = rows[order], sub.iloc[order]
+            if gcj02:
+                sub = _to_gcj02(sub)
+            palette = [*SCORE_COLORS] if key == "dots_scored" else [EXCLUDED_COLOR]
+            spec = _dots(sub, cls[rows] if key == "dots_scored" else np.zeros(len(rows)), palette)
+            spec["rows"] = rows.tolist()
+            spec["r0"] = 3
+            table[key] = spec
+    meta = {
+        "rules": rules,
+        "quiet": ", ".join(quiet),
+        "terms": [CRITERIA[name].label(lang) for name in terms],
+        "penalties": [c.removeprefix("penalty_").upper().replace("_", "-") for c in pens],
+    }
+    return table, meta, int(as_poly.sum())
+
+
+# --- other layers -----------------------------------------------------------------------------
+
+
+def _labelled(
+    gdf: gpd.GeoDataFrame, labels: list[str], *, gcj02: bool, **cols: list[Any]
+) -> dict[str, Any]:
+    geoms = _display(gdf.geometry, gcj02=gcj02, simplify_m=SIMPLIFY_M)
+    return {"geom": _pack_geoms(geoms), "label": labels, **cols}
+
+
+def _fmt(value: Any, digits: int = 1) -> str:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return "–"
+    if math.isnan(v):
+        return "–"
+    return "∞" if math.isinf(v) else f"{v:,.{digits}f}"
+
+
+def _text(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return str(value)
+
+
+def _hazard_layer(result: StudyResult, lang: str, *, gcj02: bool) -> dict[str, Any]:
+    haz = result.hazards
+    labels = []
+    for row in haz.to_dict("records"):
+        cls = str(row["hazard_class"])
+        label = f"{t(cls, lang) if cls in HAZARD_COLORS else cls} {_text(row.get('name'))}"
+        if cls.startswith("power") and "voltage_kv" in row:
+            label += f" · {_fmt(row['voltage_kv'])} kV" + (
+                " (?)" if row.get("voltage_assumed") else ""
+            )
+        labels.append(label.strip())
+    out = _labelled(haz, labels, gcj02=gcj02)
+    out["cls"] = haz["hazard_class"].astype(str).tolist()
+    return out
+
+
+def _demand_layer(result: StudyResult, *, gcj02: bool) -> dict[str, Any]:
+    homes = result.demand
+    pts = _display(homes.geometry.representative_point(), gcj02=False, simplify_m=0)
+    order = _curve_order(pts)  # of the WGS84 points: the same in every datum
+    if gcj02:
+        pts = _to_gcj02(pts)
+    u3 = homes["under3"].to_numpy(dtype=float)[order]
+    unmet = homes["unmet_under3"].to_numpy(dtype=float)[order] if "unmet_under3" in homes else u3
+    # radius in the browser: 1.5 + 3 sqrt(under-3s) pixels
+    spec = _dots(pts.iloc[order], (unmet > 0.5 * u3).astype(int), list(_DEMAND_COLORS))
+    return {"dots": spec, "under3": _num(u3, 2), "unmet": _num(unmet, 2)}
+
+
+def _tiles(basemap: str, lang: str, key: str | None) -> list[dict[str, Any]]:
+    if basemap == "osm":
+        return [
+            {
+                "url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+                "attribution": "&copy; <a href='https://www.openstreetmap.org/copyright'>"
+                "OpenStreetMap</a> contributors",
+                "max_zoom": 19,
+            }
+        ]
+    if basemap == "tianditu":
+        wmts = (
+            "https://t{s}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile"
+            "&VERSION=1.0.0&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles"
+            "&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk=" + str(key)
+        )
+        attribution = "&copy; <a href='https://www.tianditu.gov.cn/'>天地图</a>"
+        return [
+            {"url": wmts.replace("{layer}", layer), "subdomains": "01234567",
+             "attribution": attribution, "max_zoom": 18}
+            for layer in ("vec", "eva" if lang == "en" else "cva")
+        ]  # fmt: skip
+    if basemap == "amap":
+        return [
+            {
+                "url": "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1"
+                "&style=8&x={x}&y={y}&z={z}",
+                "subdomains": "1234",
+                "attribution": "&copy; <a href='https://www.amap.com/'>高德地图</a>",
+                "max_zoom": 18,
+            }
+        ]
+    return []
+
+
+def map_data(
+    result: StudyResult,
+    *,
+    lang: str = "zh",
+    basemap: str = "osm",
+    tianditu_key: str | None = None,
+    max_polygons: int = MAX_POLYGONS,
+) -> dict[str, Any]:
+    """Everything ``map.html`` draws, packed as one JSON-ready dict (see :func:`result_map`).
+
+    Coordinates are integers of degrees x :data:`COORD_SCALE` (WGS84, or GCJ-02 with
+    ``basemap="amap"``); rings and lines start with an absolute vertex followed by deltas.
+
+    Raises
+    ------
+    ConfigError
+        On an unknown ``lang`` or ``basemap``, a Tianditu basemap without a valid key, or
+        a ``max_polygons`` below 0.
+    """
+    if lang not in LANGS:
+        msg = f"lang must be one of {list(LANGS)}, got {lang!r}"
+        raise ConfigError(msg)
+    if basemap not in BASEMAPS:
+        msg = f"basemap must be one of {list(BASEMAPS)}, got {basemap!r}"
+        raise ConfigError(msg)
+    if basemap == "tianditu" and not (tianditu_key and _KEY.match(tianditu_key)):
+        msg = (
+            "the Tianditu basemap needs your key: pass tianditu_key (--tianditu-key), the "
+            "letters and digits of the key from console.tianditu.gov.cn; got "
+            f"{tianditu_key!r}"
+        )
+        raise ConfigError(msg)
+    if isinstance(max_polygons, bool) or not isinstance(max_polygons, int) or max_polygons < 0:
+        msg = f"max_polygons must be an integer >= 0, got {max_polygons!r}"
+        raise ConfigError(msg)
+    gcj02 = basemap == "amap"
+    parcels, meta, n_poly = _parcels(result, lang, gcj02=gcj02, max_polygons=max_polygons)
+    sel = result.selected
+    catch = result.catchments
+    fac = result.facilities
+    bounds = _display(result.candidates.geometry, gcj02=gcj02, simplify_m=0).total_bounds
+    zones = result.hazard_zones
+    data: dict[str, Any] = {
+        "lang": lang,
+        "scale": COORD_SCALE,
+        "labels": {k: t(k, lang) for k in _JS_LABELS},
+        "results": list(_RESULTS),
+        "score_colors": list(SCORE_COLORS),
+        "excluded_color": EXCLUDED_COLOR,
+        "hazard_colors": HAZARD_COLORS,
+        "tiles": _tiles(basemap, lang, tianditu_key),
+        "basemap": basemap,
+        "basemap_name": t(f"basemap_{basemap}", lang) if basemap != "none" else "",
+        "data_attribution": t("data_attribution", lang),
+        "gcj02": gcj02,
+        "bounds": [[bounds[1], bounds[0]], [bounds[3], bounds[2]]]
+        if np.isfinite(bounds).all()
+        else None,
+        "zones": _labelled(
+            zones,
+            zones["rule_id"].astype(str).tolist(),
+            gcj02=gcj02,
+            rule_id=zones["rule_id"].astype(str).tolist(),
+        ),
+        "hazards": _hazard_layer(result, lang, gcj02=gcj02),
+        "demand": _demand_layer(result, gcj02=gcj02),
+        "parcels": parcels,
+        "polygons": n_poly,
+        "catchments": _labelled(
+            catch, [t("walk_label", lang, v=_text(p)) for p in catch["parcel_id"]], gcj02=gcj02
+        ),
+        "selected": _labelled(
+            sel,
+            [
+                f"{t('pick', lang)} {int(o)}: {_text(p)} · {t('planned', lang)} {int(s)}"
+                for o, p, s in zip(
+                    sel["pick_order"], sel["parcel_id"], sel["planned_slots"], strict=True
+                )
+            ],
+            gcj02=gcj02,
+            id=sel["parcel_id"].astype(str).tolist(),
+        ),
+        "facilities": _labelled(
+            fac,
+            [
+                f"{_text(a)} {_text(nm)}".strip()
+                for a, nm in zip(fac["amenity"], fac["name"], strict=True)
+            ],
+            gcj02=gcj02,
+            childcare=fac["amenity"].isin(["childcare", "kindergarten"]).astype(int).tolist(),
+        ),
+        **meta,
+    }
+    n_drawn = len(zones) + len(result.hazards) + n_poly + len(catch) + len(sel) + len(fac)
+    data["canvas"] = n_drawn > 2_000
+    return data
+
+
+# --- the page -----------------------------------------------------------------------------------
+
+
+def _legend(result: StudyResult, lang: str, data: dict[str, Any]) -> str:
+    e = html.escape
     swatches = "".join(
         f"<div><i style='background:{c}'></i>{lo}–{lo + 20}</div>"
         for c, lo in zip(SCORE_COLORS, range(0, 100, 20), strict=True)
     )
+    present = set(result.hazards["hazard_class"].astype(str))
     hazards = "".join(
-        f"<div><i style='background:{color}'></i>{_esc(t(cls, lang))}</div>"
-        for cls, color in _HAZARD_COLORS.items()
-        if (result.hazards["hazard_class"] == cls).any()
+        f"<div><i style='background:{color}'></i>{e(t(cls, lang))}</div>"
+        for cls, color in HAZARD_COLORS.items()
+        if cls in present
     )
-    return folium.Element(
-        "<style>.siting-legend{position:fixed;bottom:28px;right:12px;z-index:9999;"
-        "background:#fff;padding:8px 10px;border-radius:4px;font:12px/1.4 sans-serif;"
-        "box-shadow:0 1px 4px rgba(0,0,0,.4);max-width:260px}"
-        ".siting-legend i{display:inline-block;width:14px;height:10px;margin-right:6px;"
-        "opacity:.85}.siting-title{position:fixed;top:10px;left:54px;z-index:9999;"
-        "background:#fff;padding:6px 10px;border-radius:4px;font:bold 15px sans-serif;"
-        "box-shadow:0 1px 4px rgba(0,0,0,.4)}.card{border-collapse:collapse;margin:4px 0;"
-        "font-size:11px}.card td,.card th{border:1px solid #ccc;padding:2px 4px;"
-        "vertical-align:top}.leaflet-popup-content{max-height:360px;overflow:auto}</style>"
-        f"<div class='siting-title'>{_esc(t('title', lang))} · "
-        f"{_esc(result.summary.get('study', ''))}</div>"
-        f"<div class='siting-legend'><b>{_esc(t('score_classes', lang))}</b>{swatches}"
-        f"<div><i style='background:{_EXCLUDED}'></i>{_esc(t('excluded', lang))}</div>"
-        f"<div><i style='background:none;border:3px solid #e7298a'></i>"
-        f"{_esc(t('selected', lang))}</div>"
-        f"<b>{_esc(t('demand', lang))}</b>"
-        f"<div><i style='background:#e66101;border-radius:50%'></i>{_esc(t('unmet', lang))}</div>"
-        f"<div><i style='background:#2166ac;border-radius:50%'></i>{_esc(t('met_demand', lang))}"
-        "</div>"
-        f"<b>{_esc(t('hazards', lang))}</b>{hazards}"
-        f"<div style='margin-top:4px;color:#555'>{_esc(t('estimate_note', lang))}<br>"
-        f"{_esc(t('attribution', lang))}</div></div>"
+    n_poly = int(data["polygons"])
+    dots = (
+        f"<div class='note'>{e(t('dots_note', lang, v=f'{n_poly:,}'))}</div>"
+        if n_poly < len(result.candidates)
+        else ""
+    )
+    return (
+        f"<div class='siting-legend' id='siting-legend'><b>{e(t('score_classes', lang))}</b>"
+        f"{swatches}<div><i style='background:{EXCLUDED_COLOR}'></i>{e(t('excluded', lang))}"
+        f"</div><div><i style='background:none;border:3px solid #e7298a'></i>"
+        f"{e(t('selected', lang))}</div>{dots}"
+        f"<b>{e(t('demand', lang))}</b>"
+        f"<div><i style='background:{_DEMAND_COLORS[1]};border-radius:50%'></i>"
+        f"{e(t('unmet', lang))}</div>"
+        f"<div><i style='background:{_DEMAND_COLORS[0]};border-radius:50%'></i>"
+        f"{e(t('met_demand', lang))}</div>"
+        f"<b>{e(t('hazards', lang))}</b>{hazards}"
+        f"<div><i style='background:#1b7837;border-radius:50%'></i>{e(t('facilities', lang))}"
+        f"</div><div class='note'>{e(t('estimate_note', lang))}<br>"
+        f"{e(t('attribution', lang))}</div></div>"
     )
 
 
-def result_map(result: StudyResult, *, lang: str = "zh", basemap: str = "osm") -> folium.Map:
-    """Draw a study result as a Folium map.
+def result_map(
+    result: StudyResult,
+    *,
+    lang: str = "zh",
+    basemap: str = "osm",
+    tianditu_key: str | None = None,
+    max_polygons: int = MAX_POLYGONS,
+) -> folium.Map:
+    """Draw a study result as a self-contained Folium map.
 
     Parameters
     ----------
@@ -238,33 +649,41 @@ def result_map(result: StudyResult, *, lang: str = "zh", basemap: str = "osm") -
     lang
         ``"zh"`` (default) or ``"en"``.
     basemap
-        ``"osm"`` (OpenStreetMap tiles, needs the tile server) or ``"none"`` (offline).
+        ``"osm"`` (OpenStreetMap tiles), ``"tianditu"`` (needs ``tianditu_key``),
+        ``"amap"`` (GCJ-02 tiles: the data are shifted to GCJ-02 for display and the map
+        says so) or ``"none"`` (no request at all).
+    tianditu_key
+        Your Tianditu key (letters and digits), for ``basemap="tianditu"``.
+    max_polygons
+        Parcels drawn as polygons: all of them up to this many, else the selected sites and
+        the best-ranked eligible ones; the others are drawn as dots (click for their card).
 
     Returns
     -------
     folium.Map
-        Layers: setback zones, hazards, demand, excluded and scored parcels, catchments,
-        selected sites, existing facilities; layer control and legend. Popups show each
-        parcel's compliance card and score breakdown.
+        Layers: setback zones, hazards, demand (hidden at first), excluded and scored
+        parcels, catchments, selected sites, existing facilities; layer control, legend,
+        scale, fullscreen, measure tool and search by parcel id (also ``#parcel=ID`` in the
+        address). Popups show each parcel's compliance card and score breakdown.
+        ``.save("map.html")`` writes a page with every script and style inlined.
 
     Raises
     ------
     ConfigError
-        On an unknown ``lang`` or ``basemap``.
+        On an unknown ``lang`` or ``basemap``, or a Tianditu basemap without a key.
     """
-    if lang not in LANGS:
-        msg = f"lang must be one of {list(LANGS)}, got {lang!r}"
-        raise ConfigError(msg)
-    if basemap not in BASEMAPS:
-        msg = f"basemap must be one of {list(BASEMAPS)}, got {basemap!r}"
-        raise ConfigError(msg)
-    cand = _geojson(result.candidates)
-    left, bottom, right, top = cand.total_bounds
+    data = map_data(
+        result, lang=lang, basemap=basemap, tianditu_key=tianditu_key, max_polygons=max_polygons
+    )
+    (left, bottom), (right, top) = (
+        (data["bounds"][0][1], data["bounds"][0][0]),
+        (data["bounds"][1][1], data["bounds"][1][0]),
+    ) if data["bounds"] else ((0.0, 0.0), (0.0, 0.0))  # fmt: skip
     fmap = folium.Map(
         location=[(bottom + top) / 2, (left + right) / 2],
-        tiles="OpenStreetMap" if basemap == "osm" else None,
-        control_scale=True,
+        tiles=None,
         zoom_start=14,
+        prefer_canvas=bool(data["canvas"]),
     )
     fmap.default_js = []
     fmap.default_css = []
@@ -272,126 +691,31 @@ def result_map(result: StudyResult, *, lang: str = "zh", basemap: str = "osm") -
     root = fmap.get_root()
     assert isinstance(root, Figure)  # a new Map always sits in a Figure
     root.header.add_child(
-        folium.Element(f"<style>{css}</style><script>{js}</script>"), name="leaflet_inline"
+        _Raw(
+            f"<title>{html.escape(t('title', lang))}</title>"
+            f"<style>{css}</style><style>{APP_CSS}</style><script>{js}</script>"
+            f"<script>{APP_JS}</script>"
+            + ("<style>.leaflet-container{background:#f4f4f0}</style>" if basemap == "none" else "")
+        ),
+        name="siting_assets",
     )
-    if basemap == "none":
-        root.header.add_child(
-            folium.Element("<style>.leaflet-container{background:#f4f4f0}</style>")
-        )
-
-    zones = folium.FeatureGroup(name=t("zones", lang), show=True)
-    if len(result.hazard_zones):
-        hz = _geojson(result.hazard_zones)
-        for _, row in hz.iterrows():
-            folium.GeoJson(
-                row.geometry.__geo_interface__,
-                style_function=lambda _f: {
-                    "color": "#d7191c",
-                    "weight": 1,
-                    "fillOpacity": 0.15,
-                    "dashArray": "4 3",
-                },
-                tooltip=_esc(row["rule_id"]),
-            ).add_to(zones)
-    zones.add_to(fmap)
-
-    haz_group = folium.FeatureGroup(name=t("hazards", lang))
-    for _, row in _geojson(result.hazards).iterrows():
-        color = _HAZARD_COLORS.get(row["hazard_class"], "#000")
-        label = f"{t(row['hazard_class'], lang)} {_esc(row['name'])}"
-        if row["hazard_class"].startswith("power"):
-            kv = _fmt(row["voltage_kv"], 1)
-            label += f" · {kv} kV" + (" (?)" if row["voltage_assumed"] else "")
-        if row.geometry.geom_type == "Point":
-            folium.CircleMarker(
-                [row.geometry.y, row.geometry.x],
-                radius=6,
-                color=color,
-                fill=True,
-                fill_opacity=0.9,
-                tooltip=label,
-            ).add_to(haz_group)
-        else:
-            folium.GeoJson(
-                row.geometry.__geo_interface__,
-                tooltip=label,
-                style_function=lambda _f, c=color: {"color": c, "weight": 3, "fillOpacity": 0.4},
-            ).add_to(haz_group)
-    haz_group.add_to(fmap)
-
-    dem = folium.FeatureGroup(name=t("demand", lang), show=False)
-    homes = _geojson(result.demand)
-    unmet = homes["unmet_under3"] if "unmet_under3" in homes else homes["under3"]
-    for geom, u3, gap in zip(homes.geometry, homes["under3"], unmet, strict=True):
-        # orange: most of the home's under-3 demand is not met by existing childcare (E2SFCA)
-        folium.CircleMarker(
-            [geom.y, geom.x],
-            radius=1.5 + 3 * math.sqrt(float(u3)),
-            weight=0,
-            fill=True,
-            fill_color="#e66101" if float(gap) > 0.5 * float(u3) else "#2166ac",
-            fill_opacity=0.5,
-        ).add_to(dem)
-    dem.add_to(fmap)
-
-    excl = folium.FeatureGroup(name=t("excluded", lang))
-    scored = folium.FeatureGroup(name=t("candidates", lang))
-    cards = dict(tuple(result.compliance.groupby("parcel_id", sort=False)))
-    for _, row in cand.iterrows():
-        if row["eligible"]:
-            color, group = SCORE_COLORS[_score_class(float(row["score"]))], scored
-        else:
-            color, group = _EXCLUDED, excl
-        layer = folium.GeoJson(
-            row.geometry.__geo_interface__,
-            style_function=lambda _f, c=color: {
-                "color": "#333",
-                "weight": 0.6,
-                "fillColor": c,
-                "fillOpacity": 0.7,
-            },
-            tooltip=f"{_esc(row['parcel_id'])}"
-            + (f" · {_fmt(row['score'])}" if row["eligible"] else " ✕"),
-        )
-        card = cards.get(row["parcel_id"], result.compliance.iloc[:0])
-        layer.add_child(_Popup(_parcel_popup(row, card, lang)))
-        layer.add_to(group)
-    excl.add_to(fmap)
-    scored.add_to(fmap)
-
-    catch = folium.FeatureGroup(name=t("catchments", lang))
-    for geom in _geojson(result.catchments).geometry:
-        folium.GeoJson(
-            geom.__geo_interface__,
-            style_function=lambda _f: {"color": "#e7298a", "weight": 1, "fillOpacity": 0.08},
-        ).add_to(catch)
-    catch.add_to(fmap)
-    sel = folium.FeatureGroup(name=t("selected", lang))
-    for _, row in _geojson(result.selected).iterrows():
-        folium.GeoJson(
-            row.geometry.__geo_interface__,
-            style_function=lambda _f: {"color": "#e7298a", "weight": 4, "fillOpacity": 0},
-            tooltip=f"{_esc(t('pick', lang))} {int(row['pick_order'])}: "
-            f"{_esc(row['parcel_id'])} · {_esc(t('planned', lang))} "
-            f"{int(row['planned_slots'])}",
-        ).add_to(sel)
-    sel.add_to(fmap)
-
-    fac = folium.FeatureGroup(name=t("facilities", lang))
-    for _, row in _geojson(result.facilities).iterrows():
-        pt = row.geometry.representative_point()
-        childcare = row["amenity"] in ("childcare", "kindergarten")
-        folium.CircleMarker(
-            [pt.y, pt.x],
-            radius=6,
-            color="#1b7837" if childcare else "#5aae61",
-            fill=True,
-            fill_opacity=0.9 if childcare else 0.4,
-            tooltip=f"{_esc(row['amenity'])} {_esc(row['name'])}",
-        ).add_to(fac)
-    fac.add_to(fmap)
-
-    folium.LayerControl(collapsed=False).add_to(fmap)
-    root.html.add_child(_legend(result, lang))
-    fmap.fit_bounds([[bottom, left], [top, right]])
+    payload = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    data_id = f"siting-data-{fmap.get_name()}"
+    gcj = (
+        f"<small id='siting-gcj02'>{html.escape(t('gcj_note', lang))}</small>"
+        if data["gcj02"]
+        else ""
+    )
+    root.html.add_child(
+        _Raw(
+            f"<script type='application/json' id='{data_id}'>"
+            + payload.replace("<", "\\u003c")
+            + "</script>"
+            f"<div class='siting-title' id='siting-title'>{html.escape(t('title', lang))} · "
+            f"{html.escape(_text(result.summary.get('study', '')))}{gcj}</div>"
+            + _legend(result, lang, data)
+        ),
+        name="siting_data",
+    )
+    fmap.add_child(_App(data_id))
     return fmap
