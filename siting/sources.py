@@ -1,4 +1,9 @@
-"""Read the layers a study needs from OpenStreetMap data (PBF) or a saved GeoPackage.
+"""Read the layers a study needs from OpenStreetMap data or a saved GeoPackage.
+
+OpenStreetMap data come three ways, all parsed by the same pyrosm reader so the layers are
+the same: a PBF file of any size (cut to the study area while streaming), an OSM XML file
+(:func:`layers_from_osm`), or a download by place name or polygon through osmnx
+(:func:`layers_from_osmnx`); :mod:`siting.osm` handles the files and the download.
 
 The layers form a plain ``dict`` keyed by :data:`LAYER_NAMES`; each value is a
 GeoDataFrame in EPSG:4326 with the columns listed in :data:`LAYER_COLUMNS`.
@@ -12,14 +17,17 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import warnings
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import pandas as pd
+from shapely.geometry import MultiPolygon, Polygon
 
-from siting._errors import DataSourceError, InputDataError
+from siting._errors import ConfigError, DataSourceError, InputDataError
+from siting.boundary import Area, area_polygon
 
 __all__ = [
     "AMENITIES",
@@ -27,10 +35,14 @@ __all__ = [
     "LAYER_NAMES",
     "OPTIONAL_COLUMNS",
     "OPTIONAL_LAYERS",
+    "OVERPASS_TAGS",
+    "PIPELINE_TAGS",
+    "POWER_LINE_TAGS",
     "SITE_TAGS",
     "STOP_TAGS",
     "layers_from_gpkg",
     "layers_from_osm",
+    "layers_from_osmnx",
     "layers_to_gpkg",
 ]
 
@@ -79,7 +91,30 @@ SITE_TAGS: dict[str, list[str]] = {
     "amenity": ["waste_transfer_station", "marketplace", "hospital"],
     "shop": ["mall", "department_store", "wholesale"],
 }
+#: Tags read into the ``power`` layer (lines, as ways).
+POWER_LINE_TAGS: dict[str, list[str]] = {"power": ["line", "minor_line", "cable"]}
+#: Tags read into the ``pipelines`` layer (as ways).
+PIPELINE_TAGS: dict[str, list[str]] = {"man_made": ["pipeline"]}
 LAYER_NAMES = tuple(LAYER_COLUMNS)
+
+
+def _overpass_tags() -> dict[str, bool | list[str]]:
+    tags: dict[str, bool | list[str]] = {"highway": True, "building": True, "landuse": True}
+    filters: list[dict[str, list[str]]] = [
+        {"amenity": list(AMENITIES)}, POWER_LINE_TAGS, PIPELINE_TAGS, SITE_TAGS,
+        {k: list(v) for k, v in STOP_TAGS.items()},
+    ]  # fmt: skip
+    for one in filters:
+        for key, values in one.items():
+            if tags.get(key) is not True:
+                old = tags.get(key, [])
+                tags[key] = sorted({*(old if isinstance(old, list) else []), *values})
+    return tags
+
+
+#: Tags of the Overpass query behind :func:`layers_from_osmnx` (osmnx's ``tags`` format):
+#: every tag a layer is read by, so the online layers equal those of an extract.
+OVERPASS_TAGS: dict[str, bool | list[str]] = _overpass_tags()
 
 _WGS84 = "EPSG:4326"
 
@@ -174,17 +209,33 @@ def _sites(sites: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
 def layers_from_osm(
     path: str | Path,
     *,
+    area: Area | None = None,
     bbox: tuple[float, float, float, float] | None = None,
+    margin_m: float = 0.0,
+    progress: bool = False,
 ) -> dict[str, gpd.GeoDataFrame]:
-    """Read every layer a study needs from an OSM PBF file, offline.
+    """Read every layer a study needs from an OSM file (PBF or XML), offline.
 
     Parameters
     ----------
     path
-        An ``.osm.pbf`` file (e.g. a Geofabrik extract cut to a city).
+        An ``.osm.pbf`` file of any size (a city cut, a provincial or national Geofabrik
+        extract), or OSM XML (``.osm``, ``.osm.gz``, ``.osm.bz2``, e.g. saved from JOSM or
+        Overpass). The format is read from the file's first bytes.
+    area
+        Study area to read (see :func:`siting.boundary.area_polygon`): a
+        ``(left, bottom, right, top)`` box in degrees, a shapely (Multi)Polygon in
+        EPSG:4326, or a GeoDataFrame/GeoSeries in any CRS, e.g. from
+        :func:`siting.boundary.area_from_cnmaps`. The file is cut to it first, streaming with
+        bounded memory, so a national extract can be read for one district. Features with a
+        node inside the area are read whole. Default: the whole file.
     bbox
-        Optional ``(left, bottom, right, top)`` in degrees (EPSG:4326) to read only part of
-        the file.
+        Older spelling of a box ``area`` (``(left, bottom, right, top)``, degrees).
+    margin_m
+        Widen the area by this many metres, e.g. to read hazards just outside it whose
+        setbacks reach inside.
+    progress
+        Show pyrosm's progress bar while cutting and reading.
 
     Returns
     -------
@@ -194,41 +245,69 @@ def layers_from_osm(
     Raises
     ------
     DataSourceError
-        If the file is missing or is not OSM PBF data.
+        If the file is missing, is not OSM PBF or XML, or is corrupt or truncated.
     InputDataError
-        If the extract has no walkable streets or no buildings (nothing to analyse).
+        If no OSM data lie inside the area, or the data have no walkable streets or no
+        buildings (nothing to analyse).
+    ConfigError
+        If both ``area`` and ``bbox`` are given.
+    """
+    from siting.osm import _prepared_pbf, _workdir
+
+    if bbox is not None:
+        if area is not None:
+            msg = "give the study area once: area=... (bbox=... is its older spelling)"
+            raise ConfigError(msg)
+        area = bbox
+    path = Path(path)
+    polygon = None if area is None else area_polygon(area, margin_m=margin_m)
+    with _workdir() as tmp:
+        pbf = _prepared_pbf(path, tmp, area=polygon, progress=progress, stacklevel=3)
+        try:
+            return _layers_from_pbf(pbf, source=str(path), area=polygon, progress=progress)
+        finally:
+            if pbf != path:
+                _clear_pyrosm_cache(pbf)
+
+
+def _clear_pyrosm_cache(pbf: Path) -> None:
+    """Drop the result cache pyrosm keeps for a temporary file (it never serves it again)."""
+    from pyrosm import OSM
+
+    OSM.clear_cache(str(pbf))
+
+
+def _layers_from_pbf(
+    pbf: Path,
+    *,
+    source: str,
+    area: Polygon | MultiPolygon | None = None,
+    progress: bool = False,
+) -> dict[str, gpd.GeoDataFrame]:
+    """Parse the layers from a PBF with pyrosm (reading only ``area`` if given).
+
+    ``source`` names the user's input in messages (``pbf`` may be a temporary file).
     """
     from pyrosm import OSM  # heavy import, only needed here
 
-    path = Path(path)
-    if not path.is_file():
-        msg = f"OSM file not found: {path}; pass an existing .osm.pbf file"
-        raise DataSourceError(msg)
-    with path.open("rb") as fh:
-        head = fh.read(16)
-    if b"OSMHeader" not in head:
-        msg = (
-            f"{path} is not an OSM PBF file (no OSMHeader block at the start); "
-            "download a .osm.pbf extract, e.g. from Geofabrik, or convert XML with osmium"
-        )
-        raise DataSourceError(msg)
+    where = source if area is None else f"the study area of {source}"
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # pyrosm's pandas idioms warn on new pandas
-            osm = OSM(str(path), bounding_box=list(bbox) if bbox else None)
+            osm = OSM(str(pbf), bounding_box=area, progress=progress)
             walk = osm.get_network(network_type="walking", nodes=True)
             drive = osm.get_network(network_type="driving")
             buildings = osm.get_buildings()
             landuse = osm.get_landuse()
             amenities = osm.get_pois(custom_filter={"amenity": list(AMENITIES)})
             power = osm.get_data_by_custom_criteria(
-                custom_filter={"power": ["line", "minor_line", "cable"]},
+                custom_filter=POWER_LINE_TAGS,
                 filter_type="keep",
                 keep_nodes=False,
                 keep_relations=False,
             )
             pipelines = osm.get_data_by_custom_criteria(
-                custom_filter={"man_made": ["pipeline"]},
+                custom_filter=PIPELINE_TAGS,
                 filter_type="keep",
                 keep_nodes=False,
                 keep_relations=False,
@@ -248,14 +327,14 @@ def layers_from_osm(
                 keep_relations=True,
             )
     except Exception as err:  # pyrosm raises protobuf, zlib, Key/Value errors on corrupt files
-        msg = f"could not read OSM data from {path} (corrupt or truncated?): {err}"
+        msg = f"could not read OSM data from {source} (corrupt or truncated?): {err}"
         raise DataSourceError(msg) from err
 
     layers: dict[str, gpd.GeoDataFrame] = {}
     if walk is None or walk[1] is None or len(walk[1]) == 0:
         msg = (
-            f"{path} has no walkable streets (highway=*); siting needs a street network. "
-            "Use an extract that covers the built-up area"
+            f"{where} has no walkable streets (highway=*); siting needs a street network. "
+            "Use an extract (or area) that covers the built-up area"
         )
         raise InputDataError(msg)
     nodes, edges = walk
@@ -264,8 +343,8 @@ def layers_from_osm(
     layers["roads"] = _select(drive, "roads")
     if buildings is None or len(buildings) == 0:
         msg = (
-            f"{path} has no buildings (building=*); under-3 demand is estimated from "
-            "residential buildings, so use an extract where buildings are mapped"
+            f"{where} has no buildings (building=*); under-3 demand is estimated from "
+            "residential buildings, so use an extract (or area) where buildings are mapped"
         )
         raise InputDataError(msg)
     btags = _tags(buildings)
@@ -314,6 +393,98 @@ def layers_from_osm(
             if col in layer.columns and len(layer):
                 layer[col] = layer[col].astype("int64")
         log.debug("%s: %d features", name, len(layer))
+    return layers
+
+
+def layers_from_osmnx(
+    place_or_area: str | Area,
+    *,
+    margin_m: float = 0.0,
+    cache_folder: str | Path | None = None,
+    use_cache: bool = True,
+    overpass_url: str | None = None,
+    nominatim_url: str | None = None,
+    timeout_s: float | None = None,
+    save_pbf: str | Path | None = None,
+) -> dict[str, gpd.GeoDataFrame]:
+    """Download every layer a study needs from OpenStreetMap through osmnx (online).
+
+    The data of :data:`OVERPASS_TAGS` inside the area come from the Overpass API in osmnx's
+    features query and are parsed exactly as :func:`layers_from_osm` parses a file cut to
+    the same area, so the layers are the same as from an extract of the same date.
+
+    Parameters
+    ----------
+    place_or_area
+        A place name geocoded by Nominatim (:func:`siting.boundary.area_from_place`, e.g.
+        ``"Kotka, Finland"``), or a study area: a box, a shapely (Multi)Polygon in EPSG:4326
+        or a GeoDataFrame/GeoSeries in any CRS (e.g. from
+        :func:`siting.boundary.area_from_cnmaps`).
+    margin_m
+        Widen the area by this many metres.
+    cache_folder
+        osmnx's response cache folder (default: osmnx's ``settings.cache_folder``,
+        ``./cache``). A repeated run reads its answers from there instead of the network.
+    use_cache
+        Reuse cached responses and save new ones (osmnx's ``settings.use_cache``).
+    overpass_url, nominatim_url
+        Other servers, e.g. a national Overpass mirror (default: osmnx's settings).
+    timeout_s
+        HTTP and Overpass query timeout, seconds (default: osmnx's, 180 s).
+    save_pbf
+        Also keep the downloaded data as this ``.osm.pbf`` file (for offline re-runs with
+        :func:`layers_from_osm`, or to archive a study's input).
+
+    Returns
+    -------
+    dict of str to GeoDataFrame
+        Layers keyed by :data:`LAYER_NAMES`, all in EPSG:4326.
+
+    Raises
+    ------
+    DataSourceError
+        If a request fails (network, HTTP status, an Overpass error such as a timeout).
+    InputDataError
+        If the place is unknown or not an area, or the area holds no OSM data, no walkable
+        streets or no buildings.
+    OutputError
+        If ``save_pbf`` cannot be written.
+    """
+    from siting._errors import OutputError
+    from siting.osm import _crop, _workdir, overpass_to_pbf
+
+    if isinstance(place_or_area, str):
+        from siting.boundary import area_from_place
+
+        area: Area = area_from_place(
+            place_or_area, cache_folder=cache_folder, use_cache=use_cache,
+            nominatim_url=nominatim_url, timeout_s=timeout_s,
+        )  # fmt: skip
+        label = f"OpenStreetMap (Overpass) for {place_or_area!r}"
+    else:
+        area = place_or_area
+        label = "OpenStreetMap (Overpass)"
+    polygon = area_polygon(area, margin_m=margin_m)
+    with _workdir() as tmp:
+        pbf = overpass_to_pbf(
+            polygon, tmp / "overpass.osm.pbf", tags=OVERPASS_TAGS, cache_folder=cache_folder,
+            use_cache=use_cache, overpass_url=overpass_url, timeout_s=timeout_s,
+        )  # fmt: skip
+        cut = _crop(Path(label), pbf, polygon, tmp / "area.osm.pbf", progress=False)
+        try:
+            layers = _layers_from_pbf(cut, source=label, area=polygon)
+        finally:
+            _clear_pyrosm_cache(cut)
+        if save_pbf is not None:
+            target = Path(save_pbf)
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                partial = target.with_name(target.name + ".part")
+                shutil.copyfile(pbf, partial)
+                partial.replace(target)
+            except OSError as err:
+                msg = f"cannot write the downloaded OSM data to {target}: {err}"
+                raise OutputError(msg) from err
     return layers
 
 
