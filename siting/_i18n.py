@@ -128,6 +128,34 @@ _TEXT: dict[str, tuple[str, str]] = {
         "Data © <a href='https://www.openstreetmap.org/copyright'>OpenStreetMap</a> "
         "contributors, ODbL",
     ),
+    "no_hazard_near": ("筛查范围内无危险源", "no hazard within screening range"),
+    "walk_u3": ("步行5分钟内婴幼儿", "Under-3s within a 5-min walk"),
+    "unserved_u3": ("其中未被现有托育覆盖", "of which unserved"),
+    "margin_m": ("危险源余量 m", "Hazard margin m"),
+    "compliance": ("合规情况（有测量值的规则）", "Compliance (rules that measured something)"),
+    "compliance_note": (
+        "每条规则后为结论与地块边界到最近相关危险源的距离；未列出的规则在筛查范围内无相关危险源",
+        "Each rule with its result and the distance from the parcel boundary to the nearest "
+        "feature; rules not listed have no such feature within their screening range",
+    ),
+    "penalised": ("扣分地块", "Penalised"),
+    "exclusions_note": (
+        "一个地块可被多条规则同时排除，因此各规则数量之和可大于排除地块总数；“–”表示该规则不排除或不扣分",
+        "A parcel can fail several rules, so the counts can add up to more than the excluded "
+        "parcels; – means the rule does not exclude (or does not penalise)",
+    ),
+    "stability": ("排名稳定性", "Rank stability"),
+    "stability_intro": (
+        "p_top_k：在权重扰动的敏感性分析中，地块进入前 k 名的比例",
+        "p_top_k: share of the sensitivity runs (perturbed weights) in which the parcel is "
+        "in the top k",
+    ),
+    "no_stability": (
+        "本次运行未计算排名稳定性（敏感性分析）",
+        "Rank stability (sensitivity analysis) was not computed in this run",
+    ),
+    "static_map": ("静态地图", "Static map"),
+    "rulebook_src": ("规则库", "Rulebook"),
     "walk_label": ("{v} 的步行服务范围", "walking catchment of {v}"),
 }
 

@@ -1,11 +1,30 @@
-"""report.html: targets, rules with citations, top sites, attribution, both languages."""
+"""report.html: rules with citations and counts, targets, top sites with compliance, rank
+stability, the static PNG map, attribution, escaping, both languages, offline in Chromium."""
 
 from __future__ import annotations
 
-import pytest
+import base64
+import dataclasses
+import io
+import re
+import sys
+from pathlib import Path
 
-from siting import run_study
-from siting.report import report_html
+import numpy as np
+import pytest
+from PIL import Image
+
+from siting import ConfigError, run_study
+from siting.report import TOP_N, report_html, static_map_png
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks.browser import CHROMIUM, Chromium  # noqa: E402
+
+ARTIFACTS = ROOT / "out" / "test-artifacts"
+VIRIDIS = ("#440154", "#3b528b", "#21918c", "#5ec962", "#fde725")
 
 
 @pytest.fixture(scope="module")
@@ -13,14 +32,116 @@ def result(karhula_layers):
     return run_study(karhula_layers, k=2, study_name="karhula")
 
 
-def test_report_lists_rules_targets_and_attribution(result) -> None:
-    zh = report_html(result)
-    en = report_html(result, lang="en")
-    for rid in ("GAS-10", "PWR-09", "SITE-01"):
-        assert rid in zh
-    assert "JGJ 39-2016" in zh
-    assert "社区托育覆盖率" in zh and "Community childcare coverage" in en
-    assert "OpenStreetMap" in en and "ODbL" in en
-    assert "<script" not in zh  # printable, static
-    top = result.candidates.sort_values("rank").iloc[0]["parcel_id"]
-    assert top in en
+def _rows(page: str, table_id: str) -> list[list[str]]:
+    table = re.search(rf"<table id='{table_id}'>(.*?)</table>", page, flags=re.S).group(1)
+    return [
+        [re.sub(r"<[^>]+>", "", c) for c in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row)]
+        for row in re.findall(r"<tr>(.*?)</tr>", table, flags=re.S)
+    ]
+
+
+def test_exclusion_counts_and_citations(result) -> None:
+    page = report_html(result, static_map=False)
+    rows = {r[0]: r for r in _rows(page, "exclusions")[1:]}
+    failing = result.candidates["excluded_by"].fillna("").str.split(";")
+    for rule in result.rulebook.active_rules:
+        row = rows[rule.id]
+        if rule.hard and rule.is_geometric:  # counted from the parcels, not from the summary
+            assert int(row[3]) == int(failing.map(lambda ids, r=rule: r.id in ids).sum())
+        if rule.has_soft_band:
+            col = [c for c in result.candidates if c.startswith("penalty_") and
+                   c.endswith(rule.id.lower().replace("-", "_"))]  # fmt: skip
+            assert int(row[4]) == int((result.candidates[col[0]] > 0).sum())
+        assert rule.source.split("（")[0].split("《")[0][:8] in row[5]
+    assert "JGJ 39-2016" in page and "3.1.2" in page
+
+
+def test_targets_and_top_sites(result) -> None:
+    page = report_html(result, lang="en", static_map=False)
+    tg = result.summary["targets"]
+    targets = _rows(page, "targets")
+    assert targets[1][1] == f"≥ {100 * tg['coverage_target']:.1f} %"
+    assert targets[2][3] == f"{tg['slots_per_1000_after']:g}"
+    top = re.search(r"<table class='top'>(.*?)</table>", page, flags=re.S).group(1)
+    ids = re.findall(r"<tr><td class='num'>\d+</td><td>([^<★]+?)(?: ★)?</td>", top)
+    expect = result.candidates[result.candidates["eligible"]].sort_values("rank")["parcel_id"]
+    assert ids == expect.head(TOP_N).tolist()
+    # a parcel with a soft penalty shows it in its compliance cell
+    comp = result.compliance
+    pen = comp[(comp["result"] == "penalty") & comp["parcel_id"].isin(ids)]
+    if len(pen):
+        assert f"{pen.iloc[0]['rule_id']} penalty" in top
+    assert "OpenStreetMap" in page and "ODbL" in page
+    assert "Rank stability (sensitivity analysis) was not computed" in page
+
+
+def test_rank_stability_when_present(result) -> None:
+    cand = result.candidates.copy()
+    rng = np.random.default_rng(1)
+    cand["p_top_k"] = np.where(cand["eligible"], rng.random(len(cand)), np.nan)
+    page = report_html(dataclasses.replace(result, candidates=cand), static_map=False)
+    p = cand.loc[cand["eligible"], "p_top_k"]
+    section = page.split("id='stability'")[1].split("</table>")[0]
+    counts = [int(n) for n in re.findall(r"<td class='num'>(\d+)</td></tr>", section)]
+    expect = [(p >= 0.9), (p >= 0.5) & (p < 0.9), (p >= 0.1) & (p < 0.5), (p < 0.1)]
+    assert counts == [int(m.sum()) for m in expect]
+    header = page.split("<table class='top'>")[1].split("</tr>")[0]
+    assert "进入前 k 名的概率" in header
+
+
+def test_static_map_png_draws_the_score_classes(result) -> None:
+    png = static_map_png(result, width_px=800)
+    img = Image.open(io.BytesIO(png)).convert("RGB")
+    assert img.size[0] == 800
+    pixels = {tuple(int(v) for v in px) for px in np.asarray(img).reshape(-1, 3)}
+    ok = result.candidates[result.candidates["eligible"]]
+    classes = set(np.minimum(np.round(ok["score"], 1) // 20, 4).astype(int))
+    for cls in classes:
+        rgb = tuple(int(VIRIDIS[cls][i : i + 2], 16) for i in (1, 3, 5))
+        assert rgb in pixels, (cls, VIRIDIS[cls])
+    if (~result.candidates["eligible"]).any():
+        assert (158, 158, 158) in pixels  # excluded grey
+    page = report_html(result)
+    data = re.search(r"src='data:image/png;base64,([^']+)'", page).group(1)
+    assert base64.b64decode(data)[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_self_contained_escaped_and_languages(result) -> None:
+    cand = result.candidates.copy()
+    top = cand[cand["eligible"]].sort_values("rank").index[0]
+    cand.loc[top, "parcel_id"] = "<script>alert(1)</script>"
+    evil = dataclasses.replace(
+        result, candidates=cand, summary={**result.summary, "study": "<img src=x onerror=1>"}
+    )
+    zh = report_html(evil)
+    assert "<script" not in zh and "&lt;script&gt;alert(1)&lt;/script&gt;" in zh
+    assert "<img src=x" not in zh
+    assert not re.search(r"(src|href)=['\"]?(https?:)?//", zh)
+    assert "社区托育覆盖率" in zh and "lang='zh-CN'" in zh
+    en = report_html(result, lang="en", static_map=False)
+    assert "Community childcare coverage" in en and "lang='en'" in en
+    with pytest.raises(ConfigError, match="lang"):
+        report_html(result, lang="fr")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (.ci/run installs it)")
+def test_report_offline_in_chromium(result, tmp_path) -> None:
+    page = tmp_path / "report.html"
+    page.write_text(report_html(result), encoding="utf-8")
+    with Chromium(width=1000, height=1200) as browser:
+        browser.open(page.as_uri())
+        assert browser.requests() == [page.as_uri()] and browser.errors() == []
+        img = browser.evaluate("document.querySelector('#static-map img').naturalWidth")
+        assert img == 1400
+        heads = browser.evaluate("[...document.querySelectorAll('h2')].map(h => h.textContent)")
+        assert heads == ["概况", "目标与达成", "各规则排除地块数", "得分分布", "排名稳定性",
+                         "排名前列地块", "静态地图", "数据来源"]  # fmt: skip
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        height = browser.evaluate("document.body.scrollHeight")
+        size = {"width": 1000, "height": height, "deviceScaleFactor": 1, "mobile": False}
+        browser.send("Emulation.setDeviceMetricsOverride", size)
+        browser.screenshot(ARTIFACTS / "report-zh.png")
+        pdf = browser.send("Page.printToPDF", {"printBackground": True})["data"]
+        (ARTIFACTS / "report-zh.pdf").write_bytes(base64.b64decode(pdf))
+        assert base64.b64decode(pdf)[:5] == b"%PDF-"
