@@ -346,7 +346,7 @@ def test_prepare_parcels_ids_as_text() -> None:
 
 
 def test_read_parcels_and_prepare_parcels_share_messages(tmp_path: Path) -> None:
-    from siting.sources import read_parcels
+    from siting.readers import read_parcels
 
     frame = gpd.GeoDataFrame({"parcel_id": ["x", "x"]}, geometry=[SQ, SQ2], crs=32651)
     path = tmp_path / "p.gpkg"
