@@ -1,21 +1,77 @@
-"""Selection: choose k new sites that together cover the most unserved under-3 demand.
+"""Selection: choose new sites that cover the most demand, or the fewest that meet a target.
 
-This is the maximal covering location problem (MCLP) solved greedily: each step adds the
-eligible parcel whose walking catchment covers the most demand not yet covered (by existing
-facilities or by sites already chosen); ties go to the better-ranked parcel. Greedy MCLP
-reaches at least 1 - 1/e (63 %) of the optimum and is usually much closer; an exact MILP
-solver replaces it in a later release, with this as its warm start.
+Three questions, each on a sites x demand matrix (a stored entry = the site reaches the
+demand point within the walk; its value is the distance, metres):
+
+- :func:`max_cover` — the best ``k`` new sites: maximal covering (MCLP), optionally with
+  site capacities (slots) so that a site serves at most its capacity; existing facilities
+  are ``fixed`` rows, open anyway.
+- :func:`p_median` (:mod:`siting.median`) — the ``k`` new sites that minimise the
+  demand-weighted distance to the nearest open site (optionally capacitated).
+- :func:`fewest_sites` (:mod:`siting.targets`) — the fewest new sites that reach a coverage
+  share and/or a number of slots per 1,000 residents.
+
+Each returns a :class:`Selection`: the chosen rows, the objective, a proven bound on the
+optimum, the gap between them and the solve status, plus which site serves each demand
+point. The models are solved exactly with HiGHS (:mod:`siting.milp`) after exact reductions
+(:mod:`siting.reduction`: identical demand points merged, dominated candidates dropped), a
+greedy warm start and Lagrangian variable fixing (:mod:`siting.relaxation`), which settle
+most candidates before the MILP sees them. Instances too large to prove optimal within the
+limits are solved greedily and bounded by the Lagrangian relaxation, and say so (``status``
+``"bounded"``, with the gap).
+
+:func:`greedy_max_cover` (the plain greedy) is kept for callers of the first release.
 """
 
 from __future__ import annotations
+
+import logging
+import time
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from siting import milp
 from siting._errors import ConfigError
+from siting._selection import (
+    Selection,
+    as_csr,
+    check_capacity,
+    check_demand,
+    check_k,
+    check_sites,
+    cover_result,
+    reached_by,
+    relative_gap,
+    split_result,
+)
+from siting.median import p_median
+from siting.reduction import reduce_cover
+from siting.relaxation import greedy_cover, lagrangian_cover
+from siting.targets import fewest_sites
 
-__all__ = ["greedy_max_cover"]
+__all__ = [
+    "EXACT_NONZEROS",
+    "Selection",
+    "fewest_sites",
+    "greedy_max_cover",
+    "max_cover",
+    "p_median",
+]
+
+log = logging.getLogger(__name__)
+
+#: Largest reduced covering matrix (nonzeros) that ``method="auto"`` solves exactly; larger
+#: instances get the greedy solution with its Lagrangian bound.
+EXACT_NONZEROS = 5_000_000
+#: Largest ``sum(deg^2)`` over demand groups for which dominated candidates are looked for
+#: (the cost of ``B @ B.T``).
+_DOMINANCE_WORK = 100_000_000
+
+
+# ----------------------------------------------------------------------------- greedy
 
 
 def greedy_max_cover(
@@ -26,7 +82,11 @@ def greedy_max_cover(
     candidates: np.ndarray,
     covered: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """Pick up to ``k`` candidate rows of ``within`` that cover the most demand.
+    """Pick up to ``k`` candidate rows of ``within`` that cover the most demand, greedily.
+
+    Each step adds the candidate whose row covers the most demand not yet covered (ties:
+    the first in ``candidates``), until ``k`` are picked or nothing adds coverage. At least
+    1 - 1/e (63 %) of the optimum; :func:`max_cover` gives the optimum.
 
     Parameters
     ----------
@@ -55,25 +115,222 @@ def greedy_max_cover(
     if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
         msg = f"k (number of sites) must be a positive integer, got {k!r}"
         raise ConfigError(msg)
-    mask = within.tocsr().copy()
-    mask.data = np.ones_like(mask.data)
-    done = np.zeros(mask.shape[1], dtype=bool) if covered is None else covered.copy()
-    weight = np.asarray(demand, dtype=float)
-    picks: list[dict[str, float]] = []
-    pool = list(candidates)
-    total = 0.0
-    for step in range(1, k + 1):
-        if not pool:
-            break
-        remaining = np.where(done, 0.0, weight)
-        gains = np.asarray(mask[pool] @ remaining).ravel()
-        best = int(np.argmax(gains))  # first maximum = best-ranked among ties
-        if gains[best] <= 0:
-            break
-        row = pool.pop(best)
-        done[mask[row].indices] = True
-        total += float(gains[best])
-        picks.append({"row": row, "order": step, "gain": float(gains[best]), "cumulative": total})
-    return pd.DataFrame(picks, columns=["row", "order", "gain", "cumulative"]).astype(
-        {"row": int, "order": int}
+    a = as_csr(within, "within")
+    cand = np.asarray(candidates, dtype=np.int64)
+    w = np.asarray(demand, dtype=float)
+    if covered is not None:
+        w = np.where(np.asarray(covered, dtype=bool), 0.0, w)
+    rows, gains = greedy_cover(a[cand], w, k=int(k), tol=0.0)
+    return pd.DataFrame(
+        {
+            "row": cand[rows].astype(int),
+            "order": np.arange(1, len(rows) + 1, dtype=int),
+            "gain": gains,
+            "cumulative": np.cumsum(gains),
+        },
+        columns=["row", "order", "gain", "cumulative"],
     )
+
+
+# ----------------------------------------------------------------------------- max cover
+
+
+def max_cover(
+    within: Any,
+    demand: Any,
+    *,
+    k: int,
+    candidates: Any,
+    fixed: Any = None,
+    capacity: Any = None,
+    method: str = "auto",
+    time_limit: float | None = None,
+    exact_limit: int = EXACT_NONZEROS,
+) -> Selection:
+    """Choose the ``k`` new sites covering the most demand (maximal covering location problem).
+
+    Parameters
+    ----------
+    within
+        Sites x demand points (scipy sparse, or dense with ``inf``/NaN = unreachable); a
+        stored entry = the site reaches the point, its value the distance (used only to
+        say which open site serves a point: the nearest).
+    demand
+        Weight of each demand point (e.g. under-3 children, or unmet under-3s).
+    k
+        Number of new sites (at most the number of candidates).
+    candidates
+        Rows that may become new sites, best-ranked first (ties go to the first).
+    fixed
+        Rows of existing facilities, open anyway (their coverage counts in the objective).
+    capacity
+        Slots per row (new and fixed): with it, a site serves at most its capacity and a
+        demand point may be split between sites (capacitated MCLP). Without it, any site
+        within reach covers a point fully.
+    method
+        ``"auto"`` (exact unless the reduced instance exceeds ``exact_limit`` nonzeros),
+        ``"exact"`` or ``"greedy"`` (greedy + Lagrangian bound; uncapacitated only).
+    time_limit
+        Seconds for the MILP; when reached, the best solution and HiGHS's bound are
+        returned with ``status="time limit"``.
+    exact_limit
+        See ``method``.
+
+    Returns
+    -------
+    Selection
+        ``objective`` = demand covered by the new and fixed sites together; ``bound`` an
+        upper bound on the optimum. Sites that add nothing are left out (fewer than ``k``
+        when the demand runs out).
+
+    Raises
+    ------
+    ConfigError
+        If ``k`` is not 1..number of candidates, or ``method`` is unknown.
+    InputDataError
+        On mismatched sizes, negative demand or capacity, or bad rows.
+    """
+    t0 = time.perf_counter()
+    if method not in ("auto", "exact", "greedy"):
+        msg = f"method must be 'auto', 'exact' or 'greedy', got {method!r}"
+        raise ConfigError(msg)
+    a = as_csr(within, "within")
+    w = check_demand(demand, a.shape[1])
+    cand, fix = check_sites(a.shape[0], candidates, fixed)
+    k = check_k(k, len(cand))
+    cap = check_capacity(capacity, a.shape[0])
+    if cap is not None:
+        if method == "greedy":
+            msg = "method='greedy' is for the uncapacitated model; use 'auto' or 'exact'"
+            raise ConfigError(msg)
+        return _capacitated_cover(
+            a, w, k=k, cand=cand, fix=fix, cap=cap, time_limit=time_limit, t0=t0
+        )
+    fixed_hit = reached_by(a, fix)
+    base = float(w[fixed_hit].sum())
+    rest = np.where(fixed_hit, 0.0, w)
+    work = _dominance_work(a, cand, rest)
+    inst = reduce_cover(a, rest, candidates=cand, drop_dominated=work <= _DOMINANCE_WORK)
+    details: dict[str, Any] = {
+        "k": k,
+        "fixed_sites": len(fix),
+        "covered_by_fixed": round(base, 4),
+        "total_demand": round(float(w.sum()), 4),
+        **{f"reduction_{key}": v for key, v in inst.stats.items()},
+    }
+    b, gw = inst.matrix, inst.weight
+    t_g = time.perf_counter()
+    g_rows, g_gains = greedy_cover(b, gw, k=k)
+    details["greedy_objective"] = round(base + float(g_gains.sum()), 4)
+    details["greedy_seconds"] = round(time.perf_counter() - t_g, 4)
+    exact = method == "exact" or (method == "auto" and b.nnz <= exact_limit)
+    lag = lagrangian_cover(b, gw, k=k, start=g_rows, time_limit=time_limit)
+    details["lagrangian_bound"] = round(base + lag.bound, 4)
+    details["lagrangian_objective"] = round(base + lag.objective, 4)
+    details["lagrangian_iterations"] = lag.iterations
+    details["lagrangian_seconds"] = round(lag.seconds, 4)
+    details["candidates_closed_by_fixing"] = int(lag.closed.sum())
+    details["candidates_opened_by_fixing"] = int(lag.opened.sum())
+    rows, bound = lag.rows, lag.bound
+    status, how = "bounded", "greedy + Lagrangian bound"
+    if relative_gap(lag.objective, lag.bound) == 0 or (
+        bool(np.all(gw == np.round(gw))) and lag.bound < lag.objective + 1.0 - 1e-6
+    ):
+        status, how = "optimal", "greedy + Lagrangian bound (gap closed)"
+        bound = lag.objective
+    elif exact:
+        rows, bound, status = _exact_cover(
+            b, gw, k=k, lag=lag, time_limit=time_limit, details=details
+        )
+        how = "MILP (HiGHS) after Lagrangian fixing"
+    chosen = inst.rows[np.asarray(rows, dtype=np.int64)]
+    return cover_result(
+        a, w, chosen=chosen, fix=fix, bound=base + bound, status=status, how=how,
+        model="max_cover", details=details, fixed_hit=fixed_hit, t0=t0,
+    )  # fmt: skip
+
+
+def _dominance_work(a: sparse.csr_matrix, cand: np.ndarray, w: np.ndarray) -> float:
+    deg = np.asarray(a[cand].astype(bool).sum(axis=0)).ravel()
+    deg = deg[w > 0]
+    return float((deg.astype(float) ** 2).sum())
+
+
+def _exact_cover(
+    b: sparse.csr_matrix,
+    gw: np.ndarray,
+    *,
+    k: int,
+    lag: Any,
+    time_limit: float | None,
+    details: dict[str, Any],
+) -> tuple[np.ndarray, float, str]:
+    """Solve the covering MILP over the candidates Lagrangian fixing left free."""
+    opened = np.flatnonzero(lag.opened)
+    free = np.flatnonzero(~lag.closed & ~lag.opened)
+    hit = reached_by(b, opened)
+    rest = np.where(hit, 0.0, gw)
+    base = float(gw[hit].sum())
+    k_free = k - len(opened)
+    if k_free <= 0 or len(free) == 0:
+        return opened, base, "optimal"
+    k_free = min(k_free, len(free))
+    sub = reduce_cover(b, rest, candidates=free, drop_dominated=True)
+    model = milp.cover_model(sub.matrix, sub.weight, k=k_free)
+    details["milp_candidates"] = int(sub.matrix.shape[0])
+    details["milp_groups"] = int(sub.matrix.shape[1])
+    details["milp_nonzeros"] = int(sub.matrix.nnz)
+    # warm start: the best Lagrangian/greedy solution, restricted to the free candidates
+    pos = np.full(b.shape[0], -1)
+    pos[sub.rows] = np.arange(len(sub.rows))
+    x0 = np.zeros(sub.matrix.shape[0])
+    take = pos[lag.rows]
+    x0[take[take >= 0][:k_free]] = 1.0
+    yall = np.minimum(1.0, np.asarray(sub.matrix.T @ x0).ravel())
+    _, multi = milp._singles(sub.matrix, sub.matrix.shape[0])
+    start = np.r_[x0, yall[multi]]
+    out = milp.solve(model, time_limit=time_limit, start=start)
+    details["milp_seconds"] = round(out.seconds, 4)
+    details["milp_nodes"] = out.nodes
+    details["milp_status"] = out.status
+    if not np.isfinite(out.objective):
+        return lag.rows, lag.bound, "bounded"
+    x = out.values[model.columns["x"]]
+    rows = np.r_[opened, sub.rows[x > 0.5]]
+    bound = min(lag.bound, base + out.bound)
+    return rows, bound, "optimal" if out.status == "optimal" else out.status
+
+
+def _capacitated_cover(
+    a: sparse.csr_matrix,
+    w: np.ndarray,
+    *,
+    k: int,
+    cand: np.ndarray,
+    fix: np.ndarray,
+    cap: np.ndarray,
+    time_limit: float | None,
+    t0: float,
+) -> Selection:
+    inst = reduce_cover(a, w, candidates=cand, fixed=fix, drop_dominated=False)
+    n_c = len(inst.rows) - len(fix)
+    model = milp.capacitated_cover_model(
+        inst.matrix, inst.weight, cap[inst.rows], n_cand=n_c, k=k, strong=True
+    )
+    out = milp.solve(model, time_limit=time_limit)
+    details: dict[str, Any] = {
+        "k": k,
+        "fixed_sites": len(fix),
+        "total_demand": round(float(w.sum()), 4),
+        **{f"reduction_{key}": v for key, v in inst.stats.items()},
+        "milp_seconds": round(out.seconds, 4),
+        "milp_nodes": out.nodes,
+        "milp_status": out.status,
+    }
+    if not np.isfinite(out.objective):
+        msg = f"HiGHS found no solution to the capacitated covering model ({out.status})"
+        raise ConfigError(msg)
+    return split_result(
+        a, w, inst=inst, model=model, out=out, n_c=n_c, name="max_cover_capacitated",
+        details=details, t0=t0, maximise=True,
+    )  # fmt: skip
