@@ -45,6 +45,7 @@ __all__ = [
     "SCORE_COLORS",
     "leaflet_assets",
     "map_data",
+    "map_options",
     "result_map",
     "score_class",
 ]
@@ -496,18 +497,14 @@ def _tiles(basemap: str, lang: str, key: str | None) -> list[dict[str, Any]]:
     return []
 
 
-def map_data(
-    result: StudyResult,
+def map_options(
     *,
     lang: str = "zh",
     basemap: str = "osm",
     tianditu_key: str | None = None,
     max_polygons: int = MAX_POLYGONS,
-) -> dict[str, Any]:
-    """Everything ``map.html`` draws, packed as one JSON-ready dict (see :func:`result_map`).
-
-    Coordinates are integers of degrees x :data:`COORD_SCALE` (WGS84, or GCJ-02 with
-    ``basemap="amap"``); rings and lines start with an absolute vertex followed by deltas.
+) -> None:
+    """Check the map options before any work (see :func:`result_map`).
 
     Raises
     ------
@@ -531,6 +528,28 @@ def map_data(
     if isinstance(max_polygons, bool) or not isinstance(max_polygons, int) or max_polygons < 0:
         msg = f"max_polygons must be an integer >= 0, got {max_polygons!r}"
         raise ConfigError(msg)
+
+
+def map_data(
+    result: StudyResult,
+    *,
+    lang: str = "zh",
+    basemap: str = "osm",
+    tianditu_key: str | None = None,
+    max_polygons: int = MAX_POLYGONS,
+) -> dict[str, Any]:
+    """Everything ``map.html`` draws, packed as one JSON-ready dict (see :func:`result_map`).
+
+    Coordinates are integers of degrees x :data:`COORD_SCALE` (WGS84, or GCJ-02 with
+    ``basemap="amap"``); rings and lines start with an absolute vertex followed by deltas.
+
+    Raises
+    ------
+    ConfigError
+        On an unknown ``lang`` or ``basemap``, a Tianditu basemap without a valid key, or
+        a ``max_polygons`` below 0.
+    """
+    map_options(lang=lang, basemap=basemap, tianditu_key=tianditu_key, max_polygons=max_polygons)
     gcj02 = basemap == "amap"
     parcels, meta, n_poly = _parcels(result, lang, gcj02=gcj02, max_polygons=max_polygons)
     sel = result.selected

@@ -2,10 +2,11 @@
 
 Files: ``results.gpkg`` (layers ``candidates``, ``selected``, ``hazard_zones``,
 ``catchments``, ``hazards``, ``demand``, and the tables ``compliance`` — one row per parcel
-and tested rule — and ``rules``), ``ranking.csv``, ``map.html``, ``report.html`` and
-``summary.json``. Everything is first written to a hidden staging folder beside the output;
-only when every file is complete are they moved into place, ``summary.json`` last. So
-``summary.json`` marks a finished run, and a failed run leaves no file of its own behind.
+and tested rule —, ``rules`` and ``layer_styles``, the QGIS default style of each layer),
+``ranking.csv``, ``map.html``, ``report.html`` and ``summary.json``. Everything is first
+written to a hidden staging folder beside the output; only when every file is complete are
+they moved into place, ``summary.json`` last. So ``summary.json`` marks a finished run, and a
+failed run leaves no file of its own behind.
 """
 
 from __future__ import annotations
@@ -123,7 +124,12 @@ def _json_default(value: Any) -> Any:
 
 
 def write_outputs(
-    result: StudyResult, out_dir: str | Path, *, lang: str = "zh", basemap: str = "osm"
+    result: StudyResult,
+    out_dir: str | Path,
+    *,
+    lang: str = "zh",
+    basemap: str = "osm",
+    tianditu_key: str | None = None,
 ) -> dict[str, Path]:
     """Write the output contract for one study.
 
@@ -136,7 +142,10 @@ def write_outputs(
     lang
         ``"zh"`` (default) or ``"en"`` for the map and report.
     basemap
-        ``"osm"`` or ``"none"`` (see :func:`siting.maps.result_map`).
+        ``"osm"``, ``"tianditu"``, ``"amap"`` or ``"none"`` (see
+        :func:`siting.maps.result_map`).
+    tianditu_key
+        Your Tianditu key, for ``basemap="tianditu"``.
 
     Returns
     -------
@@ -147,9 +156,15 @@ def write_outputs(
     ------
     OutputError
         If the folder cannot be written.
+    ConfigError
+        On an unknown ``lang`` or ``basemap`` or a Tianditu basemap without a key (checked
+        before anything is written).
     """
-    from siting.maps import result_map
+    from siting.maps import map_options, result_map
     from siting.report import report_html
+    from siting.styles import write_layer_styles
+
+    map_options(lang=lang, basemap=basemap, tianditu_key=tianditu_key)
 
     out = check_out_dir(out_dir)
     summary = dict(result.summary)
@@ -171,8 +186,10 @@ def write_outputs(
         tables = {"compliance": result.compliance, "rules": rules_table(result.rulebook)}
         for name, table in tables.items():
             pyogrio.write_dataframe(_gpkg_ready(table), gpkg, layer=name, driver="GPKG")
+        write_layer_styles(gpkg, lang=lang)  # QGIS opens the layers styled
         ranking_table(result).to_csv(staging / "ranking.csv", index=False, encoding="utf-8-sig")
-        result_map(result, lang=lang, basemap=basemap).save(str(staging / "map.html"))
+        fmap = result_map(result, lang=lang, basemap=basemap, tianditu_key=tianditu_key)
+        fmap.save(str(staging / "map.html"))
         (staging / "report.html").write_text(report_html(result, lang=lang), encoding="utf-8")
         (staging / "summary.json").write_text(
             json.dumps(summary, ensure_ascii=False, indent=2, default=_json_default),

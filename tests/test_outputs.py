@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from siting import OutputError, run_study
+from siting import ConfigError, OutputError, run_study
 from siting.outputs import check_out_dir, ranking_table, write_outputs
 
 
@@ -41,3 +41,18 @@ def test_check_out_dir_errors(tmp_path: Path) -> None:
     with pytest.raises(OutputError, match="cannot write"):
         check_out_dir(blocker / "out")
     assert isinstance(OutputError("x"), OSError)
+
+
+def test_map_options_checked_before_anything_is_written(result, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    with pytest.raises(ConfigError, match="Tianditu"):
+        write_outputs(result, out, basemap="tianditu")
+    assert list(out.iterdir()) == []  # not even a staging folder
+
+
+def test_results_gpkg_carries_qgis_styles(result, tmp_path: Path) -> None:
+    import pyogrio
+
+    write_outputs(result, tmp_path, basemap="none")
+    layers = [name for name, _ in pyogrio.list_layers(tmp_path / "results.gpkg")]
+    assert "layer_styles" in layers and "candidates" in layers
