@@ -17,6 +17,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyproj
+from scipy import sparse
 
 from siting import (
     access,
@@ -269,7 +270,14 @@ def run_study(
     with timer.stage("access"):
         net = access.network_from_edges(lay["walk_edges"])
         sites = cand.geometry.representative_point()
-        within = access.walk_distances(net, sites, homes.geometry, dist=walk_m, progress=progress)
+        # the walks themselves only for eligible parcels (site selection); the catchment
+        # totals of every parcel come from walk_sums below, without storing the pairs
+        ok = np.flatnonzero(cons["eligible"].to_numpy())
+        within = sparse.csr_matrix(
+            (np.ones(len(ok)), (ok, np.arange(len(ok)))), shape=(len(cand), len(ok))
+        ) @ access.walk_distances(
+            net, sites.iloc[ok], homes.geometry, dist=walk_m, progress=progress
+        )
         am = lay["amenities"]
         existing = am[am["amenity"].isin(EXISTING_CHILDCARE)]
         ex_pts = existing.geometry.representative_point()
@@ -288,9 +296,17 @@ def run_study(
         communities = supply.communities_from_landuse(lay["landuse"])
         coverage_before = _community_share(net, ex_pts, communities, walk_m)
         u3 = homes["under3"].to_numpy()
+        unmet = homes["unmet_under3"].to_numpy()
+        totals = access.walk_sums(
+            net,
+            sites,
+            homes.geometry,
+            np.c_[u3, homes["residents"].to_numpy(), unmet],
+            dist=walk_m,
+        )
         crit = pd.DataFrame(index=cand.index)
-        crit["walk_under3"] = access.catchment_sum(within, u3)
-        crit["walk_residents"] = access.catchment_sum(within, homes["residents"].to_numpy())
+        crit["walk_under3"] = totals[:, 0]
+        crit["walk_residents"] = totals[:, 1]
         # Straight-line catchment (a circle of walk_m): from a metric raster when there is
         # one (exact cell coverage), else from the placed demand points.
         if population is not None and pyproj.CRS(surface.crs) == pyproj.CRS(crs):
@@ -302,8 +318,7 @@ def run_study(
         else:
             near, home = homes.sindex.query(sites.to_numpy(), predicate="dwithin", distance=walk_m)
             crit["radius_under3"] = np.bincount(near, weights=u3[home], minlength=len(cand))
-        unmet = homes["unmet_under3"].to_numpy()
-        crit["unserved_under3"] = access.catchment_sum(within, unmet)
+        crit["unserved_under3"] = totals[:, 2]
         public = am[am["amenity"].isin(PUBLIC_RESOURCES)]
         crit["dist_public_m"] = access.nearest_dist(cand.geometry, public)
         crit["dist_stop_m"] = access.nearest_dist(cand.geometry, lay["stops"])

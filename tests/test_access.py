@@ -20,7 +20,7 @@ from scipy.sparse import csgraph
 from shapely.geometry import LineString, Point
 
 import siting
-from siting import access
+from siting import _localwalk, access
 from siting.demand import demand_from_buildings
 from siting.parcels import parcels_from_blocks
 
@@ -539,14 +539,14 @@ def test_tiled_walks_do_not_depend_on_tile_size_or_threads(
     origins, _, homes = karhula_points
     reference = access.walk_distances(karhula_net, origins, homes.geometry, dist=300.0)
     for tile_m, threads in [(7.0, 1), (40.0, 3), (5000.0, 1)]:
-        monkeypatch.setattr(access, "_TILE_M", tile_m)
+        monkeypatch.setattr(_localwalk, "_TILE_M", tile_m)
         monkeypatch.setattr(access, "_MAX_THREADS", threads)
         got = access.walk_distances(karhula_net, origins, homes.geometry, dist=300.0)
         assert got.shape == reference.shape
         assert (got != reference).nnz == 0 or abs(got - reference).max() < 1e-9
         assert (got.astype(bool) != reference.astype(bool)).nnz == 0
     # threads or not, the same bits in the same order
-    monkeypatch.setattr(access, "_TILE_M", 40.0)
+    monkeypatch.setattr(_localwalk, "_TILE_M", 40.0)
     monkeypatch.setattr(access, "_MAX_THREADS", 1)
     one = access.walk_distances(karhula_net, origins, homes.geometry, dist=300.0)
     monkeypatch.setattr(access, "_MAX_THREADS", 4)
@@ -558,7 +558,7 @@ def test_tiled_walks_do_not_depend_on_tile_size_or_threads(
 
 def test_tiled_walks_from_points_on_tile_borders(karhula_metric, karhula_net, monkeypatch):
     """Origins exactly on the corners and sides of the tiles (side 37.5 m at 300 m)."""
-    monkeypatch.setattr(access, "_TILE_M", 7.0)  # 300 // 7 = 42 -> at most 8 -> 37.5 m tiles
+    monkeypatch.setattr(_localwalk, "_TILE_M", 7.0)  # 300 // 7 = 42 -> at most 8 -> 37.5 m tiles
     crs = karhula_metric["walk_edges"].crs
     bounds = karhula_metric["walk_edges"].total_bounds
     corners = _grid_points(bounds, 37.5 * 8, crs)
@@ -674,3 +674,109 @@ def test_snap_points_in_parallel_parts_is_the_same(karhula_net, karhula_points, 
     parts = access.snap_points(karhula_net, homes.geometry)
     for name in ("edge", "along_m", "access_m", "iu", "iv", "to_iu_m", "to_iv_m"):
         np.testing.assert_array_equal(getattr(parts, name), getattr(serial, name), err_msg=name)
+
+
+# --------------------------------------------------------------------------- walk_sums
+#
+# walk_sums runs a compiled Dijkstra per junction and sums on the fly; it must give the
+# totals of the pairs found by walk_distances (and so by the whole-graph Dijkstra above).
+
+
+@pytest.mark.parametrize("dist", [120.0, 300.0, 700.0])
+def test_walk_sums_equal_whole_graph_dijkstra_on_karhula(karhula_net, karhula_points, dist):
+    origins, _, homes = karhula_points
+    values = np.c_[homes["under3"].to_numpy(), homes["residents"].to_numpy()]
+    got = access.walk_sums(karhula_net, origins, homes.geometry, values, dist=dist)
+    expected = _brute_walks(karhula_net, origins, homes.geometry, dist)
+    reach = np.isfinite(expected)
+    assert 0 < reach.sum() < reach.size  # both outcomes exercised
+    np.testing.assert_allclose(got, reach.astype(float) @ values, rtol=1e-12, atol=1e-9)
+
+
+def test_walk_sums_equal_walk_distances_on_helsinki(helsinki_metric, helsinki_net):
+    """Dense real network; nodes and scattered off-street points (long access legs)."""
+    rng = np.random.default_rng(11)
+    crs = helsinki_metric["walk_edges"].crs
+    x0, y0, x1, y1 = helsinki_metric["walk_edges"].total_bounds
+    nodes = helsinki_metric["walk_nodes"].geometry.reset_index(drop=True)
+    scattered = gpd.GeoSeries(
+        shapely.points(rng.uniform(x0, x1, 2_000), rng.uniform(y0, y1, 2_000)), crs=crs
+    )
+    origins = pd.concat([nodes.iloc[::5], scattered.iloc[:500]], ignore_index=True)
+    destinations = pd.concat([nodes, scattered], ignore_index=True)
+    values = rng.poisson(3.0, len(destinations)).astype(float)
+    within = access.walk_distances(helsinki_net, origins, destinations, dist=300.0)
+    assert within.nnz > 100_000
+    got = access.walk_sums(helsinki_net, origins, destinations, values, dist=300.0)
+    np.testing.assert_array_equal(got, access.catchment_sum(within, values))
+    # the same points as origins and destinations (snapped once): same sums
+    same = access.walk_sums(helsinki_net, destinations, destinations, values, dist=300.0)
+    twice = access.walk_sums(
+        helsinki_net, destinations, destinations.copy(), values, dist=300.0
+    )
+    np.testing.assert_array_equal(same, twice)
+
+
+def test_walk_sums_match_networkx_on_karhula(
+    karhula_metric, karhula_net, karhula_points, karhula_node_xy
+):
+    """Independent check: networkx Dijkstra from each snapped segment end."""
+    origins, destinations, _ = karhula_points
+    values = np.arange(1.0, len(destinations) + 1.0)
+    expected, _ = _expected_walks(
+        karhula_metric["walk_edges"], karhula_node_xy, origins, destinations, WALK_M
+    )
+    near = np.abs(expected - WALK_M) <= 1e-6
+    assert not near.any()  # no pair on the limit: the sums are exact
+    got = access.walk_sums(karhula_net, origins, destinations, values, dist=WALK_M)
+    np.testing.assert_allclose(got, (expected <= WALK_M).astype(float) @ values, rtol=1e-12)
+
+
+def test_walk_sums_threads_do_not_change_the_sums(karhula_net, karhula_points, monkeypatch):
+    origins, _, homes = karhula_points
+    values = homes["under3"].to_numpy()
+    monkeypatch.setattr(access, "_MAX_THREADS", 1)
+    one = access.walk_sums(karhula_net, origins, homes.geometry, values, dist=300.0)
+    monkeypatch.setattr(access, "_MAX_THREADS", 3)
+    many = access.walk_sums(karhula_net, origins, homes.geometry, values, dist=300.0)
+    np.testing.assert_array_equal(one, many)
+
+
+def test_walk_sums_hand_computed(square_edges):
+    net = access.network_from_edges(square_edges)
+    pts = _points([(0, 0), (100, 0), (50, 0), (0, 300)])
+    got = access.walk_sums(net, pts.iloc[:1], pts, np.array([1.0, 10.0, 100.0, 1000.0]), dist=100)
+    # (0, 0) reaches itself, (50, 0) and (100, 0) at exactly 100 m (inclusive), not (0, 300)
+    np.testing.assert_array_equal(got, [111.0])
+
+
+def test_walk_sums_empty_inputs(square_edges):
+    net = access.network_from_edges(square_edges)
+    pts = _points([(0, 0), (100, 0)])
+    assert access.walk_sums(net, pts.iloc[:0], pts, np.ones(2), dist=100).shape == (0,)
+    np.testing.assert_array_equal(
+        access.walk_sums(net, pts, pts.iloc[:0], np.ones((0, 3)), dist=100), np.zeros((2, 3))
+    )
+
+
+@pytest.mark.parametrize("dist", [0.0, -5.0, float("nan"), float("inf")])
+def test_walk_sums_rejects_bad_dist(square_edges, dist):
+    net = access.network_from_edges(square_edges)
+    pts = _points([(0, 0)])
+    with pytest.raises(siting.ConfigError, match="dist must be a positive number of metres"):
+        access.walk_sums(net, pts, pts, np.ones(1), dist=dist)
+
+
+@pytest.mark.parametrize(
+    ("values", "match"),
+    [
+        (np.ones(3), r"one row per destination \(2\), got shape \(3,\)"),
+        (np.ones((2, 2, 2)), "one row per destination"),
+        (np.array([1.0, np.nan]), "finite numbers"),
+    ],
+)
+def test_walk_sums_rejects_bad_values(square_edges, values, match):
+    net = access.network_from_edges(square_edges)
+    pts = _points([(0, 0), (100, 0)])
+    with pytest.raises(siting.InputDataError, match=match):
+        access.walk_sums(net, pts, pts, values, dist=100)
