@@ -156,6 +156,16 @@ _TEXT: dict[str, tuple[str, str]] = {
     ),
     "static_map": ("静态地图", "Static map"),
     "rulebook_src": ("规则库", "Rulebook"),
+    "map_link": ("地图", "map"),
+    "report_link": ("报告", "report"),
+    "area_name": ("区域", "Area"),
+    "batch_title": ("托育设施选址分析（分区）", "Infant-care siting by area"),
+    "batch_note": (
+        "每个区域单独分析：其边界外一定范围内的危险源、道路和人口仍参与计算；候选地块按代表点归属区域",
+        "Each area is studied on its own: hazards, streets and homes within a margin outside "
+        "its boundary still count; a parcel belongs to the area holding its representative "
+        "point",
+    ),
     "walk_label": ("{v} 的步行服务范围", "walking catchment of {v}"),
 }
 
