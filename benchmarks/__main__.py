@@ -139,6 +139,10 @@ def main(argv: list[str] | None = None) -> int:
         from benchmarks import network
 
         return network.main(given[2:])
+    if given[:2] == ["--case", "pbf"]:  # a study area out of a large PBF: benchmarks/pbf.py
+        from benchmarks import pbf
+
+        return pbf.main(given[2:])
     args = _parse(argv)
     from benchmarks import constraints, data
     from siting.rulebook import default_rulebook

@@ -217,7 +217,7 @@ def _prepared_pbf(
         pbf = _xml_to_pbf(path, fmt, tmp / "from-xml.osm.pbf")
     if area is None:
         return pbf
-    _warn_beyond_extract(path, pbf, area, stacklevel=stacklevel + 1)
+    _check_extract_covers(path, pbf, area, stacklevel=stacklevel + 1)
     return _crop(path, pbf, area, tmp / "area.osm.pbf", progress=progress)
 
 
@@ -246,19 +246,30 @@ def _header_bounds(pbf: Path) -> tuple[float, float, float, float] | None:
         reader.close()
 
 
-def _warn_beyond_extract(
+def _check_extract_covers(
     path: Path, pbf: Path, area: Polygon | MultiPolygon, *, stacklevel: int
 ) -> None:
+    """Refuse an area outside the extract's declared bounds; warn if it reaches beyond them."""
     bounds = _header_bounds(pbf)
-    if bounds is None or box(*bounds).buffer(1e-6).covers(area):
+    if bounds is None:
         return
-    warnings.warn(
-        f"the study area ({_bounds_text(area.bounds)}) reaches beyond the extract {path} "
-        f"({_bounds_text(bounds)}): OSM layers will be empty there; use an extract that "
-        "covers the whole area",
-        UserWarning,
-        stacklevel=stacklevel,
-    )
+    extract = box(*bounds).buffer(1e-6)
+    if not extract.intersects(area):
+        msg = (
+            f"the study area ({_bounds_text(area.bounds)}) lies outside the extract {path} "
+            f"({_bounds_text(bounds)}): nothing left after clipping. Check that the area is "
+            "WGS84 lon/lat (a GCJ-02 or projected boundary lands elsewhere) and that the "
+            "extract is the right one"
+        )
+        raise InputDataError(msg)
+    if not extract.covers(area):
+        warnings.warn(
+            f"the study area ({_bounds_text(area.bounds)}) reaches beyond the extract {path} "
+            f"({_bounds_text(bounds)}): OSM layers will be empty there; use an extract that "
+            "covers the whole area",
+            UserWarning,
+            stacklevel=stacklevel,
+        )
 
 
 def _crop(

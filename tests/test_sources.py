@@ -1,30 +1,48 @@
-"""Tests for :mod:`siting.sources`: OSM PBF and GeoPackage layers, user parcel files."""
+"""Tests for :mod:`siting.sources` and :mod:`siting.osm`: OSM PBF and XML, study areas, GPKG."""
 
 from __future__ import annotations
 
+import bz2
+import gzip
 import json
+import sys
+import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import osmium
 import pandas as pd
 import pyogrio
 import pyrosm
 import pytest
 import shapely
-from shapely.geometry import Point, box
+from osmium.osm import mutable
+from shapely.geometry import LineString, Point, Polygon, box
 
-from siting import DataSourceError, InputDataError, SitingError
+from siting import ConfigError, CRSError, DataSourceError, InputDataError, SitingError
+from siting.osm import osm_format, osm_to_pbf
 from siting.sources import (
     AMENITIES,
     LAYER_COLUMNS,
     LAYER_NAMES,
+    OVERPASS_TAGS,
+    PIPELINE_TAGS,
+    POWER_LINE_TAGS,
     SITE_TAGS,
+    STOP_TAGS,
     layers_from_gpkg,
     layers_from_osm,
     layers_to_gpkg,
 )
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # `pytest` (not `python -m pytest`) puts only tests/ on the path
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks.pbf import build as build_large_pbf  # noqa: E402
 
 EXTRACTS = ["karhula", "helsinki"]
 #: Tags of the `sites` layer, written out (checked against SITE_TAGS below).
@@ -500,3 +518,357 @@ def test_demo_data_has_capacity_column() -> None:
     for path in sorted(repo.glob("*.gpkg")):
         fields = pyogrio.read_info(path, layer="amenities")["fields"]
         assert "capacity" in list(fields), path
+
+
+# --- study areas: a PBF cut while streaming ------------------------------------------
+
+#: A quadrilateral inside Karhula (about 2 km²): not a box, so the polygon is honoured.
+AREA = Polygon([(26.935, 60.522), (26.962, 60.523), (26.966, 60.537), (26.940, 60.535)])
+
+
+def _canonical(layer: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Every column as text plus the exact geometry (WKB), rows sorted: order-insensitive."""
+    frame = pd.DataFrame(layer.drop(columns="geometry")).astype(object)
+    frame = frame.where(frame.notna(), None).astype(str)
+    frame["wkb"] = shapely.to_wkb(layer.geometry.to_numpy(), hex=True)
+    return frame.sort_values(list(frame.columns)).reset_index(drop=True)
+
+
+def _assert_same_layers(
+    got: dict[str, gpd.GeoDataFrame], want: dict[str, gpd.GeoDataFrame]
+) -> None:
+    assert set(got) == set(want)
+    for name, layer in want.items():
+        assert list(got[name].columns) == list(layer.columns), name
+        assert got[name].crs == layer.crs, name
+        pd.testing.assert_frame_equal(_canonical(got[name]), _canonical(layer), obj=name)
+
+
+def _pyrosm_raw(path: Path, bounding_box: Any = None) -> dict[str, Any]:
+    """The layers' raw features read by pyrosm alone from the whole file."""
+    osm = pyrosm.OSM(str(path), bounding_box=bounding_box)
+    return {
+        "buildings": osm.get_buildings(),
+        "landuse": osm.get_landuse(),
+        "amenities": osm.get_pois(custom_filter={"amenity": list(AMENITIES)}),
+        "roads": osm.get_network(network_type="driving"),
+        "walk_nodes": osm.get_network(network_type="walking", nodes=True)[0],
+    }
+
+
+@pytest.fixture(scope="module")
+def area_layers(karhula_pbf: Path) -> dict[str, gpd.GeoDataFrame]:
+    return layers_from_osm(karhula_pbf, area=AREA)
+
+
+def test_area_reads_what_pyrosm_reads_from_the_whole_file(
+    karhula_pbf: Path,
+    area_layers: dict[str, gpd.GeoDataFrame],
+    karhula_layers: dict[str, gpd.GeoDataFrame],
+) -> None:
+    raw = _pyrosm_raw(karhula_pbf, bounding_box=AREA)  # no crop: the whole file, by polygon
+    for name, frame in raw.items():
+        assert sorted(area_layers[name]["id"]) == sorted(frame["id"].astype("int64")), name
+    buildings = area_layers["buildings"]
+    assert 0 < len(buildings) < len(karhula_layers["buildings"])
+    assert buildings.intersects(AREA).all()
+    # the polygon, not only its box: buildings inside the box but off the polygon are left out
+    everything = karhula_layers["buildings"]
+    in_box_only = everything.intersects(box(*AREA.bounds)) & ~everything.intersects(AREA)
+    assert in_box_only.sum() > 10
+    assert not set(everything["id"][in_box_only]) & set(buildings["id"])
+
+
+def test_area_keeps_ways_crossing_a_corner(area_layers: dict[str, gpd.GeoDataFrame]) -> None:
+    # Viikatteenkatu (way 84651901) crosses the area's north-west corner with both of its
+    # nodes outside: pyrosm reading the whole file keeps it, so the cut must too
+    roads = area_layers["roads"]
+    way = roads[roads["id"] == 84651901]
+    assert len(way) == 1
+    (lon0, lat0), (lon1, lat1) = way.geometry.iloc[0].coords
+    assert not AREA.contains(Point(lon0, lat0))
+    assert not AREA.contains(Point(lon1, lat1))
+    assert way.geometry.iloc[0].intersects(AREA)
+
+
+def test_area_in_a_projected_crs(
+    karhula_pbf: Path, area_layers: dict[str, gpd.GeoDataFrame]
+) -> None:
+    utm = gpd.GeoDataFrame(geometry=[AREA], crs="EPSG:4326").to_crs("EPSG:32635")
+    _assert_same_layers(layers_from_osm(karhula_pbf, area=utm), area_layers)
+
+
+def test_box_area_equals_pyrosm_reading_the_whole_file(karhula_pbf: Path) -> None:
+    from siting.sources import _layers_from_pbf  # pyrosm by box on the whole file, no cut
+
+    bbox = AREA.bounds
+    direct = _layers_from_pbf(karhula_pbf, source="karhula", area=box(*bbox))
+    _assert_same_layers(layers_from_osm(karhula_pbf, bbox=bbox), direct)
+    _assert_same_layers(layers_from_osm(karhula_pbf, area=bbox), direct)
+
+
+def test_area_and_bbox_together_refused(karhula_pbf: Path) -> None:
+    with pytest.raises(ConfigError, match="once"):
+        layers_from_osm(karhula_pbf, area=AREA, bbox=AREA.bounds)
+
+
+def test_margin_widens_the_area(
+    karhula_pbf: Path, area_layers: dict[str, gpd.GeoDataFrame]
+) -> None:
+    wide = layers_from_osm(karhula_pbf, area=AREA, margin_m=150.0)
+    crs = "EPSG:32635"
+    area_m = gpd.GeoSeries([AREA], crs=4326).to_crs(crs).iloc[0]
+    buildings = wide["buildings"].to_crs(crs)
+    assert len(buildings) > len(area_layers["buildings"])
+    assert set(area_layers["buildings"]["id"]) <= set(buildings["id"])
+    gap = buildings.distance(area_m)
+    assert gap.max() <= 150.0 + 1.0  # buffer chords cut inside the circle by < 1 m
+    assert (gap > 50.0).sum() > 5
+
+
+def test_large_extract_gives_the_small_files_layers(
+    tmp_path: Path, area_layers: dict[str, gpd.GeoDataFrame]
+) -> None:
+    # Karhula plus shifted copies of Helsinki (real OSM data): the area's layers read out
+    # of the larger file equal those read out of Karhula alone
+    large = tmp_path / "large.osm.pbf"
+    info = build_large_pbf(large, 3)
+    assert info["copies"] == 3
+    assert large.stat().st_size > 10 * info["karhula_size_mb"] * 1e6
+    _assert_same_layers(layers_from_osm(large, area=AREA), area_layers)
+
+
+def test_osm_to_pbf_cuts_a_file(tmp_path: Path, area_layers: dict[str, gpd.GeoDataFrame]) -> None:
+    large = tmp_path / "large.osm.pbf"
+    build_large_pbf(large, 2)
+    out = osm_to_pbf(large, tmp_path / "cut" / "area.osm.pbf", area=AREA)
+    assert out == tmp_path / "cut" / "area.osm.pbf"
+    assert osm_format(out) == "pbf"
+    assert out.stat().st_size < large.stat().st_size / 5
+    assert sorted(p.name for p in out.parent.iterdir()) == ["area.osm.pbf"]
+    _assert_same_layers(layers_from_osm(out, area=AREA), area_layers)
+
+
+def test_pbf_with_another_name(
+    tmp_path: Path, karhula_pbf: Path, karhula_layers: dict[str, gpd.GeoDataFrame]
+) -> None:
+    renamed = tmp_path / "karhula.download"  # the format is read from the bytes
+    renamed.write_bytes(karhula_pbf.read_bytes())
+    _assert_same_layers(layers_from_osm(renamed), karhula_layers)
+
+
+def test_overpass_tags_cover_every_layer_filter() -> None:
+    assert OVERPASS_TAGS["highway"] is True
+    assert OVERPASS_TAGS["building"] is True
+    assert OVERPASS_TAGS["landuse"] is True
+    filters = [{"amenity": list(AMENITIES)}, POWER_LINE_TAGS, PIPELINE_TAGS, SITE_TAGS, STOP_TAGS]
+    for one in filters:
+        for key, values in one.items():
+            wanted = OVERPASS_TAGS[key]
+            assert wanted is True or set(values) <= set(wanted), key
+
+
+# --- OSM XML -------------------------------------------------------------------------
+
+
+def _write_osm(src: Path, out: Path, *, reverse: bool = False) -> Path:
+    """Write an OSM file in the format its name says (osmium), in order or reversed."""
+    objects = []
+    for obj in osmium.FileProcessor(str(src)):
+        tags = {t.k: t.v for t in obj.tags}
+        meta = {"version": obj.version, "timestamp": obj.timestamp, "changeset": obj.changeset}
+        if obj.is_node():
+            loc = (obj.location.lon, obj.location.lat)
+            objects.append(mutable.Node(id=obj.id, location=loc, tags=tags, **meta))
+        elif obj.is_way():
+            refs = [n.ref for n in obj.nodes]
+            objects.append(mutable.Way(id=obj.id, nodes=refs, tags=tags, **meta))
+        else:
+            members = [(m.type, m.ref, m.role) for m in obj.members]
+            objects.append(mutable.Relation(id=obj.id, members=members, tags=tags, **meta))
+    with osmium.SimpleWriter(str(out), overwrite=True) as writer:
+        for obj in reversed(objects) if reverse else objects:
+            if isinstance(obj, mutable.Node):
+                writer.add_node(obj)
+            elif isinstance(obj, mutable.Way):
+                writer.add_way(obj)
+            else:
+                writer.add_relation(obj)
+    return out
+
+
+@pytest.fixture(scope="module")
+def karhula_xml(tmp_path_factory: pytest.TempPathFactory, karhula_pbf: Path) -> Path:
+    return _write_osm(karhula_pbf, tmp_path_factory.mktemp("xml") / "karhula.osm")
+
+
+def test_xml_gives_the_pbfs_layers(
+    karhula_xml: Path, karhula_layers: dict[str, gpd.GeoDataFrame]
+) -> None:
+    assert karhula_xml.read_bytes()[:5] == b"<?xml"
+    assert osm_format(karhula_xml) == "osm"
+    _assert_same_layers(layers_from_osm(karhula_xml), karhula_layers)
+
+
+def test_xml_with_an_area(karhula_xml: Path, area_layers: dict[str, gpd.GeoDataFrame]) -> None:
+    _assert_same_layers(layers_from_osm(karhula_xml, area=AREA), area_layers)
+
+
+@pytest.mark.parametrize(("suffix", "opener"), [(".osm.gz", gzip.open), (".osm.bz2", bz2.open)])
+def test_compressed_xml(
+    tmp_path: Path,
+    karhula_xml: Path,
+    area_layers: dict[str, gpd.GeoDataFrame],
+    suffix: str,
+    opener: Any,
+) -> None:
+    path = tmp_path / f"karhula{suffix}"
+    with opener(path, "wb") as fh:
+        fh.write(karhula_xml.read_bytes())
+    assert osm_format(path) == suffix[1:]
+    _assert_same_layers(layers_from_osm(path, area=AREA), area_layers)
+
+
+def test_unsorted_xml(
+    tmp_path: Path, karhula_pbf: Path, karhula_layers: dict[str, gpd.GeoDataFrame]
+) -> None:
+    # JOSM and hand-merged files need not list nodes, ways, relations in id order
+    path = _write_osm(karhula_pbf, tmp_path / "reversed.osm", reverse=True)
+    text = path.read_text(encoding="utf-8")
+    assert text.index("<relation") < text.index("<node")
+    _assert_same_layers(layers_from_osm(path), karhula_layers)
+
+
+# --- bad OSM input (files and areas) -------------------------------------------------
+
+
+@pytest.fixture
+def private_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point tempfile at an empty folder, to check that nothing is left behind."""
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
+
+
+def _left_behind(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name != "pyrosm")
+
+
+def test_truncated_xml(tmp_path: Path, karhula_xml: Path, private_tmp: Path) -> None:
+    path = tmp_path / "cut.osm"
+    path.write_bytes(karhula_xml.read_bytes()[:300_000])
+    with pytest.raises(DataSourceError, match="truncated") as info:
+        layers_from_osm(path)
+    assert str(path) in str(info.value)
+    assert isinstance(info.value, OSError)
+    assert _left_behind(private_tmp) == []
+
+
+def test_truncated_pbf_with_an_area(tmp_path: Path, karhula_pbf: Path, private_tmp: Path) -> None:
+    path = tmp_path / "cut.osm.pbf"
+    path.write_bytes(karhula_pbf.read_bytes()[:60_000])
+    with pytest.raises(DataSourceError, match="corrupt or truncated") as info:
+        layers_from_osm(path, area=AREA)
+    assert str(path) in str(info.value)
+    assert _left_behind(private_tmp) == []
+
+
+def test_truncated_pbf_cut_to_a_file_writes_nothing(tmp_path: Path, karhula_pbf: Path) -> None:
+    path = tmp_path / "cut.osm.pbf"
+    path.write_bytes(karhula_pbf.read_bytes()[:60_000])
+    out = tmp_path / "out" / "area.osm.pbf"
+    with pytest.raises(DataSourceError):
+        osm_to_pbf(path, out, area=AREA)
+    assert not out.exists()
+    assert not out.parent.exists() or list(out.parent.iterdir()) == []
+
+
+def test_neither_pbf_nor_xml(tmp_path: Path) -> None:
+    path = tmp_path / "notes.osm"
+    path.write_text("name,lon,lat\nA,121.6,42.0\n", encoding="utf-8")
+    with pytest.raises(DataSourceError, match="not an OSM PBF or OSM XML file"):
+        layers_from_osm(path)
+
+
+def test_xml_named_pbf_says_rename(tmp_path: Path, karhula_xml: Path) -> None:
+    path = tmp_path / "karhula.osm.pbf"
+    path.write_bytes(karhula_xml.read_bytes())
+    with pytest.raises(DataSourceError, match=r"rename it to \.osm"):
+        layers_from_osm(path)
+
+
+def test_area_outside_the_extract(karhula_pbf: Path, private_tmp: Path) -> None:
+    fuxin = (121.5, 41.9, 121.8, 42.1)  # the extract's header says it covers Karhula only
+    with pytest.raises(InputDataError, match="nothing left after clipping") as info:
+        layers_from_osm(karhula_pbf, area=fuxin)
+    assert "26.93" in str(info.value)  # the extract's bounds, as evidence
+    assert _left_behind(private_tmp) == []
+
+
+def test_area_without_data_inside_the_extract(tmp_path: Path) -> None:
+    # the large file has no header box: the cut itself finds nothing between two copies
+    large = tmp_path / "large.osm.pbf"
+    build_large_pbf(large, 2)
+    gap = (26.99, 60.51, 26.995, 60.515)
+    with pytest.raises(InputDataError, match="nothing left after clipping"):
+        layers_from_osm(large, area=gap)
+
+
+def test_area_partly_beyond_the_extract_warns(karhula_pbf: Path) -> None:
+    left, bottom, right, top = AREA.bounds
+    wide = (left, bottom, right + 0.05, top)  # the extract ends at 26.97 E
+    with pytest.warns(UserWarning, match="reaches beyond the extract") as caught:
+        layers = layers_from_osm(karhula_pbf, area=wide)
+    assert caught[0].filename == __file__
+    assert len(layers["buildings"]) > 0
+
+
+@pytest.mark.parametrize(
+    ("area", "error", "match"),
+    [
+        pytest.param(
+            Polygon([(500_000, 6_700_000), (501_000, 6_700_000), (501_000, 6_701_000)]),
+            CRSError,
+            "not in lon/lat degrees",
+            id="metres",
+        ),
+        pytest.param(gpd.GeoDataFrame(geometry=[AREA]), CRSError, "has no CRS", id="no-crs"),
+        pytest.param(
+            gpd.GeoDataFrame(geometry=[Point(26.95, 60.53)], crs=4326),
+            InputDataError,
+            "has no polygon",
+            id="point",
+        ),
+        pytest.param((26.97, 60.52, 26.93, 60.54), InputDataError, "inverted", id="inverted"),
+        pytest.param("Karhula", ConfigError, "must be a", id="text"),
+        pytest.param(
+            gpd.GeoDataFrame(geometry=[LineString([(26.93, 60.52), (26.95, 60.53)])], crs=4326),
+            InputDataError,
+            "has no polygon",
+            id="line",
+        ),
+    ],
+)
+def test_bad_areas(karhula_pbf: Path, area: Any, error: type[Exception], match: str) -> None:
+    with pytest.raises(error, match=match):
+        layers_from_osm(karhula_pbf, area=area)
+
+
+def test_negative_margin_refused(karhula_pbf: Path) -> None:
+    with pytest.raises(ConfigError, match="margin_m"):
+        layers_from_osm(karhula_pbf, area=AREA, margin_m=-5.0)
+
+
+def test_inputs_not_modified(karhula_pbf: Path, tmp_path: Path) -> None:
+    area = gpd.GeoDataFrame({"name": ["a"]}, geometry=[AREA], crs=4326).to_crs(32635)
+    before = area.copy()
+    path = tmp_path / "karhula.osm.pbf"
+    path.write_bytes(karhula_pbf.read_bytes())
+    stamp = path.stat().st_mtime_ns
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        layers_from_osm(path, area=area)
+    pd.testing.assert_frame_equal(area, before)
+    assert path.stat().st_mtime_ns == stamp
+    assert path.read_bytes() == karhula_pbf.read_bytes()
