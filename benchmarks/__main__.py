@@ -139,6 +139,10 @@ def main(argv: list[str] | None = None) -> int:
         from benchmarks import network
 
         return network.main(given[2:])
+    if given[:2] == ["--case", "map"]:  # map.html of a 100,000-parcel study: benchmarks/map.py
+        from benchmarks import map as map_case
+
+        return map_case.main(given[2:])
     if given[:2] == ["--case", "pbf"]:  # a study area out of a large PBF: benchmarks/pbf.py
         from benchmarks import pbf
 
