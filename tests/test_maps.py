@@ -393,3 +393,26 @@ def test_osm_basemap_requests_tiles_only(result, browser, tmp_path) -> None:
     ), tiles
     # with the network cut off the tiles fail, and that is the only kind of error
     assert all("tile.openstreetmap.org" in e or "ERR_" in e for e in browser.errors())
+
+
+@pytest.mark.slow
+def test_large_study_map_stays_within_the_size_budget(tmp_path) -> None:
+    """A tiled 6,000-parcel study at the 100,000-parcel settings, scaled: <= 15 MB per 100k."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from make_big_study import big_study
+
+    study = big_study(6_000)
+    assert len(study.candidates) == 6_000
+    ranks = study.candidates["rank"].dropna().astype(int)
+    assert sorted(ranks) == list(range(1, int(study.candidates["eligible"].sum()) + 1))
+    page = tmp_path / "map.html"
+    result_map(study, basemap="none", max_polygons=600).save(str(page))  # 10 %, as at 100k
+    data = map_data(study, basemap="none", max_polygons=600)
+    assert data["polygons"] == 600
+    p = data["parcels"]
+    assert len(p["dots_scored"]["rows"]) + len(p["dots_excluded"]["rows"]) == 6_000 - 600
+    from siting._assets import APP_CSS, APP_JS
+
+    fixed = sum(len(x.encode()) for x in (*leaflet_assets(), APP_CSS, APP_JS))
+    per_parcel = (page.stat().st_size - fixed) / 6_000  # demand and hazards grow with it
+    assert fixed + per_parcel * 100_000 <= 15e6, per_parcel
