@@ -97,6 +97,8 @@ class MilpOutcome:
         Solve time.
     nodes
         Branch-and-bound nodes.
+    reduced_costs
+        Column reduced costs of an LP solve (``relax=True``); empty otherwise.
     """
 
     values: np.ndarray
@@ -105,6 +107,7 @@ class MilpOutcome:
     status: str
     seconds: float
     nodes: int
+    reduced_costs: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
 @contextlib.contextmanager
@@ -160,7 +163,9 @@ def solve(
     start
         A feasible solution to start from (all columns).
     relax
-        Solve the LP relaxation (integrality dropped).
+        Solve the LP relaxation (integrality dropped) with the primal simplex method (on
+        covering LPs many times faster than HiGHS's default dual simplex) and return the
+        reduced costs too.
 
     Returns
     -------
@@ -174,6 +179,8 @@ def solve(
     h.setOptionValue("mip_abs_gap", 1e-9)
     if time_limit is not None:
         h.setOptionValue("time_limit", float(time_limit))
+    if relax:
+        h.setOptionValue("simplex_strategy", 4)  # primal simplex
     n_col, n_row = len(model.cost), len(model.row_lower)
     lp = highspy.HighsLp()
     lp.num_col_, lp.num_row_ = n_col, n_row
@@ -217,6 +224,7 @@ def solve(
         nodes = int(info.mip_node_count)
     else:
         bound, nodes = objective, 0
+    reduced = np.asarray(h.getSolution().col_dual) if relax and has_solution else np.zeros(0)
     return MilpOutcome(
         values=values,
         objective=objective,
@@ -224,10 +232,11 @@ def solve(
         status=names.get(status, text),
         seconds=time.perf_counter() - t0,
         nodes=nodes,
+        reduced_costs=reduced,
     )
 
 
-def _singles(b: sparse.csr_matrix, n_cand: int) -> tuple[np.ndarray, np.ndarray]:
+def split_single_groups(b: sparse.csr_matrix, n_cand: int) -> tuple[np.ndarray, np.ndarray]:
     """Split groups: those reached by exactly one site, a candidate; and the others."""
     csc = b.tocsc()
     deg = np.diff(csc.indptr)
@@ -256,7 +265,7 @@ def cover_model(
     n_c, n_g = b.shape
     w = np.asarray(weight, dtype=float)
     if fold:
-        single, multi = _singles(b, n_c)
+        single, multi = split_single_groups(b, n_c)
     else:
         single, multi = np.zeros(0, dtype=np.int64), np.arange(n_g)
     csc = b.tocsc()

@@ -49,7 +49,7 @@ from siting._selection import (
 )
 from siting.median import p_median
 from siting.reduction import reduce_cover
-from siting.relaxation import greedy_cover, lagrangian_cover
+from siting.relaxation import greedy_cover, improve_by_swaps, lagrangian_cover
 from siting.targets import fewest_sites
 
 __all__ = [
@@ -69,6 +69,9 @@ EXACT_NONZEROS = 5_000_000
 #: Largest ``sum(deg^2)`` over demand groups for which dominated candidates are looked for
 #: (the cost of ``B @ B.T``).
 _DOMINANCE_WORK = 100_000_000
+#: Largest candidates x k for which the greedy solution is improved by swaps (each round
+#: holds a dense candidates x k matrix).
+_SWAP_WORK = 5_000_000
 
 
 # ----------------------------------------------------------------------------- greedy
@@ -222,6 +225,9 @@ def max_cover(
     t_g = time.perf_counter()
     g_rows, g_gains = greedy_cover(b, gw, k=k)
     details["greedy_objective"] = round(base + float(g_gains.sum()), 4)
+    if b.shape[0] * max(k, 1) <= _SWAP_WORK:
+        g_rows, got = improve_by_swaps(b, gw, g_rows)
+        details["swaps_objective"] = round(base + got, 4)
     details["greedy_seconds"] = round(time.perf_counter() - t_g, 4)
     exact = method == "exact" or (method == "auto" and b.nnz <= exact_limit)
     lag = lagrangian_cover(b, gw, k=k, start=g_rows, time_limit=time_limit)
@@ -240,7 +246,7 @@ def max_cover(
         bound = lag.objective
     elif exact:
         rows, bound, status = _exact_cover(
-            b, gw, k=k, lag=lag, time_limit=time_limit, details=details
+            b, gw, k=k, lag=lag, time_limit=time_limit, details=details, offset=base
         )
         how = "MILP (HiGHS) after Lagrangian fixing"
     chosen = inst.rows[np.asarray(rows, dtype=np.int64)]
@@ -264,41 +270,89 @@ def _exact_cover(
     lag: Any,
     time_limit: float | None,
     details: dict[str, Any],
+    offset: float,
 ) -> tuple[np.ndarray, float, str]:
-    """Solve the covering MILP over the candidates Lagrangian fixing left free."""
-    opened = np.flatnonzero(lag.opened)
-    free = np.flatnonzero(~lag.closed & ~lag.opened)
-    hit = reached_by(b, opened)
-    rest = np.where(hit, 0.0, gw)
-    base = float(gw[hit].sum())
-    k_free = k - len(opened)
-    if k_free <= 0 or len(free) == 0:
-        return opened, base, "optimal"
-    k_free = min(k_free, len(free))
-    sub = reduce_cover(b, rest, candidates=free, drop_dominated=True)
-    model = milp.cover_model(sub.matrix, sub.weight, k=k_free)
-    details["milp_candidates"] = int(sub.matrix.shape[0])
-    details["milp_groups"] = int(sub.matrix.shape[1])
-    details["milp_nonzeros"] = int(sub.matrix.nnz)
-    # warm start: the best Lagrangian/greedy solution, restricted to the free candidates
-    pos = np.full(b.shape[0], -1)
-    pos[sub.rows] = np.arange(len(sub.rows))
-    x0 = np.zeros(sub.matrix.shape[0])
-    take = pos[lag.rows]
-    x0[take[take >= 0][:k_free]] = 1.0
-    yall = np.minimum(1.0, np.asarray(sub.matrix.T @ x0).ravel())
-    _, multi = milp._singles(sub.matrix, sub.matrix.shape[0])
-    start = np.r_[x0, yall[multi]]
-    out = milp.solve(model, time_limit=time_limit, start=start)
-    details["milp_seconds"] = round(out.seconds, 4)
-    details["milp_nodes"] = out.nodes
-    details["milp_status"] = out.status
-    if not np.isfinite(out.objective):
-        return lag.rows, lag.bound, "bounded"
-    x = out.values[model.columns["x"]]
-    rows = np.r_[opened, sub.rows[x > 0.5]]
-    bound = min(lag.bound, base + out.bound)
-    return rows, bound, "optimal" if out.status == "optimal" else out.status
+    """Prove the covering optimum: LP bound and reduced-cost fixing, then a small MILP.
+
+    Candidates Lagrangian fixing settled are dropped (closed) or taken (opened); the LP
+    relaxation of the rest (primal simplex) gives the LP bound, and its reduced costs fix
+    more candidates (forcing a candidate off its bound costs at least its reduced cost, so
+    when the LP bound minus that falls below the best solution known the candidate stays
+    where it is). The MILP then sees only the candidates still free.
+    """
+    closed, opened = lag.closed.copy(), lag.opened.copy()
+    best_rows, best_obj, bound = lag.rows, lag.objective, lag.bound
+    integral = bool(np.all(gw == np.round(gw)))
+    margin = 1e-7 * max(1.0, best_obj)
+
+    def proven(ub: float) -> bool:
+        tol = 1e-7 * max(1.0, best_obj)
+        return ub - best_obj <= tol or (integral and ub < best_obj + 1.0 - 1e-6)
+
+    for stage in ("lp", "milp"):
+        hit = reached_by(b, np.flatnonzero(opened))
+        base = float(gw[hit].sum())
+        k_free = k - int(opened.sum())
+        free = np.flatnonzero(~closed & ~opened)
+        if k_free <= 0 or len(free) == 0:
+            return np.flatnonzero(opened), min(bound, base), "optimal"
+        sub = reduce_cover(b, np.where(hit, 0.0, gw), candidates=free, drop_dominated=True)
+        k_sub = min(k_free, sub.matrix.shape[0])
+        model = milp.cover_model(sub.matrix, sub.weight, k=k_sub)
+        details[f"{stage}_candidates"] = int(sub.matrix.shape[0])
+        details[f"{stage}_groups"] = int(sub.matrix.shape[1])
+        details[f"{stage}_nonzeros"] = int(sub.matrix.nnz)
+        if stage == "lp":
+            out = milp.solve(model, time_limit=time_limit, relax=True)
+            details["lp_seconds"] = round(out.seconds, 4)
+            if not np.isfinite(out.objective):
+                break
+            bound = min(bound, base + out.objective)
+            details["lp_bound"] = round(offset + base + out.objective, 4)
+            # better solutions from the LP: its k largest values, and greedy on its support,
+            # each improved by swaps
+            x = out.values[: sub.matrix.shape[0]]
+            top = np.argsort(-x, kind="stable")[:k_sub]
+            support = np.flatnonzero(x > 1e-9)
+            picked, _ = greedy_cover(sub.matrix[support], sub.weight, k=k_sub)
+            for start in (top, support[picked]):
+                cand_rows, got = improve_by_swaps(sub.matrix, sub.weight, start)
+                if base + got > best_obj:
+                    best_obj = base + got
+                    best_rows = np.r_[np.flatnonzero(opened), sub.rows[cand_rows]]
+            details["lp_rounding_objective"] = round(offset + best_obj, 4)
+            if proven(bound):
+                return best_rows, best_obj, "optimal"
+            margin = 1e-7 * max(1.0, best_obj)
+            # reduced-cost fixing of the candidates at a bound in the LP optimum
+            x = out.values[: sub.matrix.shape[0]]
+            rc = np.abs(out.reduced_costs[: sub.matrix.shape[0]])
+            worse = base + out.objective - rc < best_obj - margin
+            at_zero, at_one = worse & (x <= 1e-9), worse & (x >= 1.0 - 1e-9)
+            # candidates outside this subproblem were closed by its own reduction
+            dropped = np.setdiff1d(free, sub.rows)
+            closed[dropped] = True
+            closed[sub.rows[at_zero]] = True
+            opened[sub.rows[at_one]] = True
+            details["candidates_closed_by_lp"] = int(at_zero.sum() + len(dropped))
+            details["candidates_opened_by_lp"] = int(at_one.sum())
+            continue
+        pos = np.full(b.shape[0], -1)
+        pos[sub.rows] = np.arange(len(sub.rows))
+        x0 = np.zeros(sub.matrix.shape[0])
+        take = pos[best_rows]
+        x0[take[take >= 0][:k_sub]] = 1.0
+        ycov = np.minimum(1.0, np.asarray(sub.matrix.T @ x0).ravel())
+        _, multi = milp.split_single_groups(sub.matrix, sub.matrix.shape[0])
+        out = milp.solve(model, time_limit=time_limit, start=np.r_[x0, ycov[multi]])
+        details["milp_seconds"] = round(out.seconds, 4)
+        details["milp_nodes"] = out.nodes
+        details["milp_status"] = out.status
+        if not np.isfinite(out.objective):
+            break
+        rows = np.r_[np.flatnonzero(opened), sub.rows[out.values[: sub.matrix.shape[0]] > 0.5]]
+        return rows, min(bound, base + out.bound), out.status
+    return best_rows, bound, "bounded"
 
 
 def _capacitated_cover(
