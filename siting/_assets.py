@@ -633,12 +633,12 @@ function sitingApp(map, D) {
   function tip(layer, text) { layer.bindTooltip(function () { return el("span", "", text); }); }
 
   // basemap
-  if (D.tiles) {
-    D.tiles.forEach(function (t) {
-      L.tileLayer(t.url, {attribution: t.attribution, subdomains: t.subdomains || "abc",
-        maxZoom: t.max_zoom || 19}).addTo(map);
-    });
-  }
+  var basemap = L.layerGroup();
+  (D.tiles || []).forEach(function (t) {
+    basemap.addLayer(L.tileLayer(t.url, {attribution: t.attribution,
+      subdomains: t.subdomains || "abc", maxZoom: t.max_zoom || 19}));
+  });
+  basemap.addTo(map);
   map.attributionControl.addAttribution(D.data_attribution);
 
   // setback zones, hazards, catchments, facilities, selected: one layer group each
@@ -749,7 +749,7 @@ function sitingApp(map, D) {
   var ordered = {};
   order.forEach(function (k) { if (overlays[k]) { ordered[k] = overlays[k]; } });
   var base = {};
-  if (D.tiles && D.tiles.length) { base[D.basemap_name] = L.layerGroup(); }
+  if (D.tiles && D.tiles.length) { base[D.basemap_name] = basemap; }
   L.control.layers(base, ordered, {collapsed: false}).addTo(map);
   L.control.scale({imperial: false}).addTo(map);
 

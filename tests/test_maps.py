@@ -391,6 +391,11 @@ def test_osm_basemap_requests_tiles_only(result, browser, tmp_path) -> None:
     assert tiles and all(
         re.fullmatch(r"https://tile\.openstreetmap\.org/\d+/\d+/\d+\.png", u) for u in tiles
     ), tiles
+    base = browser.evaluate(
+        "[...document.querySelectorAll('.leaflet-control-layers-base label')]"
+        ".map(l => [l.textContent.trim(), l.querySelector('input').checked])"
+    )
+    assert base == [["OpenStreetMap 底图", True]]
     # with the network cut off the tiles fail, and that is the only kind of error
     assert all("tile.openstreetmap.org" in e or "ERR_" in e for e in browser.errors())
 
