@@ -177,7 +177,7 @@ def pairwise_matrix(
         msg = f"criteria must be unique, got {order}"
         raise ConfigError(msg)
     pos = {c: i for i, c in enumerate(order)}
-    a = np.eye(len(order))
+    a = np.ones((len(order), len(order)))
     seen: set[frozenset[str]] = set()
     for (ci, cj), value in judgements.items():
         for c in (ci, cj):

@@ -239,3 +239,141 @@ def test_penalties_take_points_off_without_diluting_weights():
         score_parcels(
             crit, eligible=_eligible(), parcel_id=_ids(), penalties={"penalty_gas_10": -1}
         )
+
+
+# --------------------------------------------------------------------------- TOPSIS, AHP, config
+
+
+@pytest.fixture(scope="module")
+def karhula_scored(karhula_layers):
+    """Real criteria of the Karhula demo parcels (run_study), to score again here."""
+    result = siting.run_study(karhula_layers, k=5)
+    cand = result.candidates
+    crit = cand[[*DEFAULT_WEIGHTS]].copy()
+    return crit, cand["eligible"], cand["parcel_id"]
+
+
+def test_topsis_matches_pymcdm_on_real_parcels(karhula_scored):
+    from pymcdm.methods import TOPSIS
+
+    crit, ok, ids = karhula_scored
+    got = score_parcels(crit, eligible=ok, parcel_id=ids, method="topsis")
+    capped = np.column_stack(
+        [np.minimum(crit[c].to_numpy(dtype=float), CRITERIA[c].cap) for c in DEFAULT_WEIGHTS]
+    )[ok.to_numpy()]
+    types = np.array([1 if CRITERIA[c].direction == "benefit" else -1 for c in DEFAULT_WEIGHTS])
+    weights = np.array(list(DEFAULT_WEIGHTS.values()))
+    peer = TOPSIS()(capped, weights / weights.sum(), types)  # min-max normalisation, as ours
+    np.testing.assert_allclose(got.loc[ok, "score"], 100 * peer, rtol=1e-10, atol=1e-10)
+    assert ok.sum() > 20
+    assert got.loc[ok, "score"].nunique() > 10
+
+
+def test_topsis_contributions_sum_to_the_score_and_follow_the_definition(karhula_scored):
+    crit, ok, ids = karhula_scored
+    crit = crit.copy()
+    crit["penalty_gas_10"] = np.where(np.arange(len(crit)) % 3 == 0, 0.5, 0.0)
+    got = score_parcels(
+        crit, eligible=ok, parcel_id=ids, method="topsis", penalties={"penalty_gas_10": 0.05}
+    )
+    contrib = got.loc[ok, [c for c in got.columns if c.startswith("contrib_")]]
+    np.testing.assert_allclose(contrib.sum(axis=1), got.loc[ok, "score"], rtol=1e-12, atol=1e-9)
+    # by the definition: score x (v_c - v_c^-)^2 / (S-)^2, computed from the norm_ columns
+    w = pd.Series(DEFAULT_WEIGHTS) / sum(DEFAULT_WEIGHTS.values())
+    v = got.loc[ok, [f"norm_{c}" for c in w.index]].to_numpy() * w.to_numpy()
+    sq = (v - v.min(axis=0)) ** 2
+    s_minus = np.sqrt(sq.sum(axis=1))
+    s_plus = np.sqrt(((v - v.max(axis=0)) ** 2).sum(axis=1))
+    np.testing.assert_allclose(got.loc[ok, "topsis_s_minus"], s_minus, rtol=1e-12)
+    closeness = s_minus / (s_plus + s_minus)
+    pen = got.loc[ok, "contrib_penalty_gas_10"].to_numpy()
+    np.testing.assert_allclose(got.loc[ok, "score"] - pen, 100 * closeness, rtol=1e-12)
+    for col, name in enumerate(w.index):
+        expect = 100 * closeness * sq[:, col] / sq.sum(axis=1)
+        np.testing.assert_allclose(got.loc[ok, f"contrib_{name}"], expect, rtol=1e-10, atol=1e-12)
+
+
+def test_topsis_with_fuzzy_normalisation_matches_pymcdm(karhula_scored):
+    from pymcdm.methods import TOPSIS
+
+    crit, ok, ids = karhula_scored
+    config = {
+        "dist_stop_m": {"kind": "fuzzy", "shape": "decreasing", "points": [200, 600]},
+        "dist_public_m": {"kind": "threshold", "breaks": [300, 500], "scores": [1, 0.6, 0]},
+    }
+    got = score_parcels(crit, eligible=ok, parcel_id=ids, method="topsis", normalisation=config)
+    stop = crit.loc[ok, "dist_stop_m"].to_numpy()
+    np.testing.assert_allclose(
+        got.loc[ok, "norm_dist_stop_m"], np.interp(stop, [200, 600], [1, 0]), atol=1e-12
+    )
+    norm = got.loc[ok, [f"norm_{c}" for c in DEFAULT_WEIGHTS]].to_numpy()
+    weights = np.array(list(DEFAULT_WEIGHTS.values()))
+    peer = TOPSIS(normalization_function=lambda x, cost: x)(
+        norm, weights / weights.sum(), np.ones(len(weights), dtype=int)
+    )
+    np.testing.assert_allclose(got.loc[ok, "score"], 100 * peer, rtol=1e-10)
+
+
+def test_wlc_with_ahp_weights_and_thresholds(karhula_scored):
+    from siting.weights import ahp_weights, pairwise_matrix
+
+    crit, ok, ids = karhula_scored
+    names = ["unserved_under3", "dist_stop_m", "area_m2"]
+    ahp = ahp_weights(
+        pairwise_matrix(
+            {("unserved_under3", "dist_stop_m"): 3, ("unserved_under3", "area_m2"): 5,
+             ("dist_stop_m", "area_m2"): 2},
+            names,
+        ),
+        names,
+    )  # fmt: skip
+    spec = {"dist_stop_m": {"kind": "threshold", "breaks": [300], "scores": [1, 0]}}
+    got = score_parcels(crit, eligible=ok, parcel_id=ids, weights=ahp, normalisation=spec)
+    stop = np.where(crit.loc[ok, "dist_stop_m"] < 300, 1.0, 0.0)
+    u = crit.loc[ok, "unserved_under3"].to_numpy()
+    a = np.minimum(crit.loc[ok, "area_m2"].to_numpy(), 5000.0)
+    expect = 100 * (
+        ahp.weights["unserved_under3"] * (u - u.min()) / (u.max() - u.min())
+        + ahp.weights["dist_stop_m"] * stop
+        + ahp.weights["area_m2"] * (a - a.min()) / (a.max() - a.min())
+    )
+    np.testing.assert_allclose(got.loc[ok, "score"], expect, rtol=1e-12)
+
+
+def test_custom_criterion_and_bad_options(karhula_scored):
+    from siting.scoring import Criterion
+
+    crit, ok, ids = karhula_scored
+    crit = crit.assign(in_land_price=np.linspace(100, 200, len(crit)))
+    info = {
+        **CRITERIA,
+        "in_land_price": Criterion("in_land_price", "cost", math.inf, "地价", "Land price"),
+    }
+    got = score_parcels(
+        crit, eligible=ok, parcel_id=ids, weights={"in_land_price": 1.0}, criteria_info=info
+    )
+    assert got.loc[ok, "norm_in_land_price"].iloc[0] == pytest.approx(1.0)
+    with pytest.raises(siting.ConfigError, match="method"):
+        score_parcels(crit, eligible=ok, parcel_id=ids, method="electre")
+    with pytest.raises(
+        siting.ConfigError, match=r"normalisation given for unknown criteria \['x'\]"
+    ):
+        score_parcels(crit, eligible=ok, parcel_id=ids, normalisation={"x": {}})
+    with pytest.raises(siting.ConfigError, match="kind must be one of"):
+        score_parcels(crit, eligible=ok, parcel_id=ids, normalisation={"area_m2": {"kind": "z"}})
+    with pytest.raises(siting.ConfigError, match="mapping"):
+        score_parcels(crit, eligible=ok, parcel_id=ids, weights=[0.5, 0.5])
+
+
+def test_topsis_all_alike_scores_full_marks():
+    crit = pd.DataFrame({"dist_public_m": [300.0, 300.0], "area_m2": [800.0, 800.0]})
+    got = score_parcels(
+        crit,
+        eligible=pd.Series([True, True]),
+        parcel_id=pd.Series(["b", "a"]),
+        weights={"dist_public_m": 1.0, "area_m2": 3.0},
+        method="topsis",
+    )
+    np.testing.assert_allclose(got["score"], [100.0, 100.0])
+    np.testing.assert_allclose(got["contrib_area_m2"], [75.0, 75.0])
+    assert list(got["rank"]) == [2, 1]
