@@ -160,7 +160,13 @@ class Chromium:
         self.send("Page.navigate", {"url": url})
         end = time.monotonic() + timeout
         while time.monotonic() < end:
-            state = self.evaluate(f"document.readyState === 'complete' && !!({ready})")
+            left = max(1.0, end - time.monotonic())  # a busy page answers only when idle
+            try:
+                state = self.evaluate(
+                    f"document.readyState === 'complete' && !!({ready})", timeout=left
+                )
+            except PageError:
+                break
             if state:
                 return time.perf_counter() - t0
             self.pump(0.02)

@@ -25,12 +25,21 @@ import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 from branca.element import Element, Figure, MacroElement
 from jinja2 import Template
 
 from siting._assets import APP_CSS, APP_JS, leaflet_assets
 from siting._errors import ConfigError
+from siting._geopack import (
+    COORD_SCALE,
+    SIMPLIFY_M,
+    curve_order,
+    display_geoms,
+    dots,
+    numbers,
+    pack_geoms,
+    to_gcj02,
+)
 from siting._i18n import LANGS, t
 from siting.scoring import CRITERIA
 
@@ -72,10 +81,6 @@ HAZARD_COLORS = {
     "hazardous_storage": "#b2182b",
     "geohazard": "#4d4d4d",
 }
-#: Packed coordinates are integers of degrees x COORD_SCALE (1e-5 degree ~ 1.1 m).
-COORD_SCALE = 100_000
-#: Geometries are simplified by this much (metres, topology kept) before packing.
-SIMPLIFY_M = 0.5
 #: Parcels drawn as polygons; beyond that the lowest-ranked and excluded ones become dots.
 MAX_POLYGONS = 10_000
 _RESULTS = ("pass", "fail", "penalty", "no_feature")
@@ -129,130 +134,6 @@ class _App(MacroElement):
         self.data_id = data_id
 
 
-# --- packing ----------------------------------------------------------------------------------
-
-
-def _num(values: Any, digits: int) -> list[Any]:
-    """Round to ``digits``; integers without ``.0``, NaN as None, infinity as ``"inf"``."""
-    arr = np.asarray(pd.to_numeric(pd.Series(values), errors="coerce"), dtype=float)
-    out: list[Any] = []
-    for v in np.round(arr, digits).tolist():
-        if math.isnan(v):
-            out.append(None)
-        elif math.isinf(v):
-            out.append("inf" if v > 0 else "-inf")
-        elif v == int(v):
-            out.append(int(v))
-        else:
-            out.append(v)
-    return out
-
-
-def _display(geoms: gpd.GeoSeries, *, gcj02: bool, simplify_m: float) -> gpd.GeoSeries:
-    """Simplify in metres, then WGS84 degrees (shifted to GCJ-02 when asked)."""
-    if simplify_m > 0 and geoms.crs is not None and geoms.crs.is_projected:
-        geoms = geoms.simplify(simplify_m, preserve_topology=True)
-    out = geoms.to_crs("EPSG:4326")
-    return _to_gcj02(out) if gcj02 else out
-
-
-def _to_gcj02(geoms: gpd.GeoSeries) -> gpd.GeoSeries:
-    """WGS84 degrees shifted to GCJ-02 (unchanged outside China), for Amap tiles."""
-    from siting.datums import wgs84_to_gcj02
-
-    def shift(xy: np.ndarray) -> np.ndarray:
-        lon, lat = wgs84_to_gcj02(xy[:, 0], xy[:, 1])
-        return np.column_stack([lon, lat])
-
-    moved = shapely.transform(geoms.to_numpy(), shift)
-    return gpd.GeoSeries(moved, index=geoms.index, crs=geoms.crs)
-
-
-def _pack_rings(rings: np.ndarray, *, closed: bool) -> list[list[int]]:
-    """Rings or lines as flat integer lists: first vertex absolute, then deltas."""
-    if len(rings) == 0:
-        return []
-    coords, owner = shapely.get_coordinates(rings, return_index=True)
-    q = np.rint(coords * COORD_SCALE).astype(np.int64)
-    first = np.r_[True, owner[1:] != owner[:-1]]
-    keep = np.ones(len(q), dtype=bool)
-    if closed:  # the closing vertex repeats the first
-        last = np.r_[owner[1:] != owner[:-1], True]
-        keep &= ~last
-    delta = q.copy()
-    delta[1:] -= q[:-1]
-    delta[first] = q[first]
-    # vertices that round onto the previous one add nothing
-    keep &= first | (delta != 0).any(axis=1)
-    delta, owner = delta[keep], owner[keep]
-    splits = np.searchsorted(owner, np.arange(1, len(rings)))
-    return [part.ravel().tolist() for part in np.split(delta, splits)]
-
-
-def _pack_geoms(geoms: gpd.GeoSeries) -> list[Any]:
-    """Pack degree geometries for the browser (see :func:`_pack_rings`).
-
-    Points as ``["pt", [x, y]]``, lines as ``["ln", [line, ...]]``, polygons as
-    ``["pg", [[ring, ...], ...]]``; empty ones as 0.
-    """
-    arr = geoms.to_numpy()
-    out: list[Any] = [0] * len(arr)
-    dim = shapely.get_dimensions(arr)
-    empty = shapely.is_empty(arr) | pd.isna(arr)
-    # points (and multipoints) as one point
-    pts = np.flatnonzero((dim == 0) & ~empty)
-    if len(pts):
-        xy = np.rint(shapely.get_coordinates(shapely.centroid(arr[pts])) * COORD_SCALE)
-        for i, (x, y) in zip(pts, xy.astype(np.int64).tolist(), strict=True):
-            out[i] = ["pt", [x, y]]
-    lines = np.flatnonzero((dim == 1) & ~empty)
-    if len(lines):
-        parts, owner = shapely.get_parts(arr[lines], return_index=True)
-        packed = _pack_rings(parts, closed=False)
-        grouped: dict[int, list[list[int]]] = {}
-        for o, p in zip(owner.tolist(), packed, strict=True):
-            grouped.setdefault(o, []).append(p)
-        for o, ps in grouped.items():
-            out[lines[o]] = ["ln", ps]
-    polys = np.flatnonzero((dim == 2) & ~empty)
-    if len(polys):
-        parts, owner = shapely.get_parts(arr[polys], return_index=True)
-        poly_parts = shapely.get_type_id(parts) == 3  # collections may hold lines
-        parts, owner = parts[poly_parts], owner[poly_parts]
-        rings, ring_part = shapely.get_rings(parts, return_index=True)
-        packed = _pack_rings(rings, closed=True)
-        by_part: dict[int, list[list[int]]] = {}
-        for rp, r in zip(ring_part.tolist(), packed, strict=True):
-            by_part.setdefault(rp, []).append(r)
-        by_geom: dict[int, list[list[list[int]]]] = {}
-        for part, o in enumerate(owner.tolist()):
-            if part in by_part:
-                by_geom.setdefault(o, []).append(by_part[part])
-        for o, polys_of in by_geom.items():
-            out[polys[o]] = ["pg", polys_of]
-    return out
-
-
-def _dots(points: gpd.GeoSeries, colors: np.ndarray, palette: list[str]) -> dict[str, Any]:
-    """Points (degrees) as delta-coded integer arrays, in the order given."""
-    xy = np.rint(shapely.get_coordinates(points.to_numpy()) * COORD_SCALE).astype(np.int64)
-    delta = xy.copy()
-    delta[1:] -= xy[:-1]
-    return {
-        "x": delta[:, 0].tolist(),
-        "y": delta[:, 1].tolist(),
-        "c": np.asarray(colors, dtype=int).tolist(),
-        "palette": palette,
-    }
-
-
-def _curve_order(points: gpd.GeoSeries) -> np.ndarray:
-    """Positions of ``points`` along a Hilbert curve (short deltas between neighbours)."""
-    if len(points) < 2:
-        return np.arange(len(points))
-    return np.argsort(points.hilbert_distance(), kind="stable")
-
-
 # --- the parcel table ---------------------------------------------------------------------------
 
 
@@ -282,7 +163,7 @@ def _rule_meta(
                 "threshold": str(r["threshold" if lang == "en" else "threshold_zh"]),
                 "source": str(r["source"]),
                 "clause": str(r["clause"]),
-                "screening": _num([stats.loc[rid, "screening"]], 1)[0],
+                "screening": numbers([stats.loc[rid, "screening"]], 1)[0],
             }
         )
     return rules, quiet, index
@@ -304,8 +185,8 @@ def _cards(comp: pd.DataFrame, ids: pd.Series, index: dict[str, int]) -> list[An
     table = zip(
         row.tolist(),
         rule_pos.loc[shown].astype(int).tolist(),
-        _num(sub["measured_m"], 1),
-        _num(sub["margin_m"], 1),
+        numbers(sub["measured_m"], 1),
+        numbers(sub["margin_m"], 1),
         codes.fillna(0).astype(int).tolist(),
         strict=True,
     )
@@ -339,8 +220,8 @@ def _parcels(
     # classes of the score as shown (one decimal), as the browser colours the polygons
     cls = np.where(eligible, np.minimum(np.round(np.nan_to_num(score), 1) // 20, 4), 0)
     cls = cls.astype(int)
-    geoms = _display(cand.geometry, gcj02=gcj02, simplify_m=SIMPLIFY_M)
-    packed = _pack_geoms(geoms[as_poly])
+    geoms = display_geoms(cand.geometry, gcj02=gcj02, simplify_m=SIMPLIFY_M)
+    packed = pack_geoms(geoms[as_poly])
     geom: list[Any] = [0] * n
     for i, g in zip(np.flatnonzero(as_poly).tolist(), packed, strict=True):
         geom[i] = g
@@ -353,7 +234,7 @@ def _parcels(
     ) if terms else np.zeros((n, 0))  # fmt: skip
     light = ~as_poly
     bd: list[Any] = [0] * n
-    rounded = [_num(values[:, j], 1) for j in range(values.shape[1])]
+    rounded = [numbers(values[:, j], 1) for j in range(values.shape[1])]
     for i in np.flatnonzero(eligible).tolist():
         row = [col[i] for col in rounded]
         # low-ranked dots: the points only (values are in ranking.csv)
@@ -369,32 +250,32 @@ def _parcels(
         "id": cand["parcel_id"].astype(str).tolist(),
         # flags: 1 eligible, 2 selected, 4 drawn as a polygon with its full breakdown
         "f": (eligible.astype(int) + 2 * selected + 4 * as_poly).tolist(),
-        "score": _num(np.where(eligible, score, np.nan), 1),
-        "rank": _num(rank, 0),
+        "score": numbers(np.where(eligible, score, np.nan), 1),
+        "rank": numbers(rank, 0),
         "excl": cand["excluded_by"].fillna("").astype(str).where(~eligible, "").tolist(),
-        "area": _num(cand["area_m2"], 0),
-        "cap": _num(cand["capacity_slots"], 0),
+        "area": numbers(cand["area_m2"], 0),
+        "cap": numbers(cand["capacity_slots"], 0),
         "card": _cards(result.compliance, cand["parcel_id"], index),
         "bd": bd,
         "pen": pen,
         "geom": geom,
     }
     if "p_top_k" in cand:
-        table["p_top_k"] = _num(cand["p_top_k"], 2)
+        table["p_top_k"] = numbers(cand["p_top_k"], 2)
     # the others as dots, one canvas per layer
     rest = np.flatnonzero(~as_poly)
     if len(rest):
         reps = cand.geometry.iloc[rest].representative_point().to_numpy()
-        pts = _display(gpd.GeoSeries(reps, crs=cand.crs), gcj02=False, simplify_m=0)
+        pts = display_geoms(gpd.GeoSeries(reps, crs=cand.crs), gcj02=False, simplify_m=0)
         for key, mask in (("dots_scored", eligible[rest]), ("dots_excluded", ~eligible[rest])):
             rows = rest[mask]
             sub = pts[mask]
-            order = _curve_order(sub)  # of the WGS84 points: the same in every datum
+            order = curve_order(sub)  # of the WGS84 points: the same in every datum
             rows, sub = rows[order], sub.iloc[order]
             if gcj02:
-                sub = _to_gcj02(sub)
+                sub = to_gcj02(sub)
             palette = [*SCORE_COLORS] if key == "dots_scored" else [EXCLUDED_COLOR]
-            spec = _dots(sub, cls[rows] if key == "dots_scored" else np.zeros(len(rows)), palette)
+            spec = dots(sub, cls[rows] if key == "dots_scored" else np.zeros(len(rows)), palette)
             spec["rows"] = rows.tolist()
             spec["r0"] = 3
             table[key] = spec
@@ -413,8 +294,8 @@ def _parcels(
 def _labelled(
     gdf: gpd.GeoDataFrame, labels: list[str], *, gcj02: bool, **cols: list[Any]
 ) -> dict[str, Any]:
-    geoms = _display(gdf.geometry, gcj02=gcj02, simplify_m=SIMPLIFY_M)
-    return {"geom": _pack_geoms(geoms), "label": labels, **cols}
+    geoms = display_geoms(gdf.geometry, gcj02=gcj02, simplify_m=SIMPLIFY_M)
+    return {"geom": pack_geoms(geoms), "label": labels, **cols}
 
 
 def _fmt(value: Any, digits: int = 1) -> str:
@@ -451,15 +332,15 @@ def _hazard_layer(result: StudyResult, lang: str, *, gcj02: bool) -> dict[str, A
 
 def _demand_layer(result: StudyResult, *, gcj02: bool) -> dict[str, Any]:
     homes = result.demand
-    pts = _display(homes.geometry.representative_point(), gcj02=False, simplify_m=0)
-    order = _curve_order(pts)  # of the WGS84 points: the same in every datum
+    pts = display_geoms(homes.geometry.representative_point(), gcj02=False, simplify_m=0)
+    order = curve_order(pts)  # of the WGS84 points: the same in every datum
     if gcj02:
-        pts = _to_gcj02(pts)
+        pts = to_gcj02(pts)
     u3 = homes["under3"].to_numpy(dtype=float)[order]
     unmet = homes["unmet_under3"].to_numpy(dtype=float)[order] if "unmet_under3" in homes else u3
     # radius in the browser: 1.5 + 3 sqrt(under-3s) pixels
-    spec = _dots(pts.iloc[order], (unmet > 0.5 * u3).astype(int), list(_DEMAND_COLORS))
-    return {"dots": spec, "under3": _num(u3, 2), "unmet": _num(unmet, 2)}
+    spec = dots(pts.iloc[order], (unmet > 0.5 * u3).astype(int), list(_DEMAND_COLORS))
+    return {"dots": spec, "under3": numbers(u3, 2), "unmet": numbers(unmet, 2)}
 
 
 def _tiles(basemap: str, lang: str, key: str | None) -> list[dict[str, Any]]:
@@ -555,7 +436,7 @@ def map_data(
     sel = result.selected
     catch = result.catchments
     fac = result.facilities
-    bounds = _display(result.candidates.geometry, gcj02=gcj02, simplify_m=0).total_bounds
+    bounds = display_geoms(result.candidates.geometry, gcj02=gcj02, simplify_m=0).total_bounds
     zones = result.hazard_zones
     data: dict[str, Any] = {
         "lang": lang,
