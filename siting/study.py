@@ -31,7 +31,8 @@ from siting import (
     supply,
 )
 from siting._errors import ConfigError
-from siting.crs import metric_crs
+from siting._validate import require_columns
+from siting.crs import System, metric_crs
 from siting.rulebook import Rulebook, default_rulebook
 
 if TYPE_CHECKING:
@@ -185,6 +186,8 @@ def run_study(
     under3_share: float | None = None,
     study_name: str = "study",
     progress: bool = False,
+    hazards_gdf: gpd.GeoDataFrame | None = None,
+    analysis_crs: System = "utm",
 ) -> StudyResult:
     """Run every stage on one study area.
 
@@ -215,6 +218,13 @@ def run_study(
         Name recorded in the summary.
     progress
         Print each stage as it starts.
+    hazards_gdf
+        Hazard features with :data:`siting.hazards.HAZARD_COLUMNS` (any CRS), e.g. the OSM
+        hazards merged with the bureau's own layers (:func:`siting.roles.merge_hazards`).
+        Default: :func:`siting.hazards.hazards_from_layers` of ``layers``.
+    analysis_crs
+        ``"utm"`` (the UTM zone of the study area) or ``"cgcs2000"`` (its CGCS2000 3-degree
+        Gauss-Krüger zone); see :func:`siting.crs.metric_crs`.
 
     Returns
     -------
@@ -227,10 +237,14 @@ def run_study(
     timer = _Timer(progress)
     walk_m = rb.param("walk_m")
     with timer.stage("crs"):
-        crs = metric_crs(layers["walk_edges"])
+        crs = metric_crs(layers["walk_edges"], system=analysis_crs)
         lay = {name: layer.to_crs(crs) for name, layer in layers.items()}
     with timer.stage("hazards"):
-        haz = hazards.hazards_from_layers(lay)
+        if hazards_gdf is None:
+            haz = hazards.hazards_from_layers(lay)
+        else:
+            require_columns(hazards_gdf, "hazards_gdf", hazards.HAZARD_COLUMNS)
+            haz = hazards_gdf.to_crs(crs).reset_index(drop=True)
     with timer.stage("parcels"):
         if parcels_gdf is None:
             cand = parcels.parcels_from_blocks(lay["landuse"], lay["roads"])
