@@ -7,7 +7,7 @@ its own ids: it holds the study area. Around it, ``--copies`` copies of the Hels
 its cell and with every id (node, way, relation, and every reference) shifted by
 ``copy * 10**10``, so no copy touches the study area or another copy. The file is written
 sorted (nodes, ways, relations, each by id) with pyosmium. At the default 300 copies it is
-203 MB, 1,485 times the Karhula file and about the size of a Chinese provincial extract. It is
+203 MB, 1,482 times the Karhula file and about the size of a Chinese provincial extract. It is
 not a real province: its data repeat, which changes nothing for a reader that must look at
 every block anyway.
 

@@ -6,9 +6,11 @@ pyrosm, so the layers are the same whichever way the data came:
 - **PBF**, any size (a city cut, a provincial or national Geofabrik extract): cut to the study
   area with pyrosm's streaming crop (``OSM(...).to_pbf``), which reads the file block by block
   with bounded memory and keeps complete ways (a way with one node inside keeps all its
-  nodes). ``benchmarks/pbf.py`` chose it by measurement: on a 203 MB file it took 13.5 s and
-  304 MB peak, against 77 s and 573 MB for pyrosm reading the whole file with a bounding box,
-  31 s and 489 MB for a pyosmium cut and 38 s and 1.1 GB for quackosm.
+  nodes). ``benchmarks/pbf.py`` chose it by measurement: reading a 2 km² area out of a
+  203 MB file took 25.7 s and 378 MB peak (83 MB over the imports), against 164 s and 665 MB
+  for pyrosm reading the whole file by a bounding box, 61 s and 629 MB for a pyosmium cut,
+  and 59 s and 1.1 GB for quackosm (features only); ``benchmarks/results.json``, case
+  ``pbf_area_read``.
 - **OSM XML** (``.osm``, also ``.osm.gz`` / ``.osm.bz2``, e.g. from JOSM or an Overpass
   download): converted to PBF with pyosmium, streaming; a file whose objects are not in the
   usual order (nodes, ways, relations, each by id) is sorted in memory first.
