@@ -22,6 +22,7 @@ from siting._selection import (
     check_demand,
     check_k,
     check_sites,
+    nearest,
     reached_by,
     relative_gap,
 )
@@ -119,9 +120,13 @@ def p_median(
     pick = srt[first]
     assigned = np.full(d.shape[1], -1, dtype=np.int64)
     assigned[keep[dem[pick]]] = rows[site[pick]]
-    served = np.where(assigned >= 0, w, 0.0)
-    objective = float((w[keep][dem] * dist * z).sum())
     sites = rows[: len(cand)][x[: len(cand)] > 0.5]
+    if cap is None:  # uncapacitated: every reachable point (zero weight too) to its nearest
+        assigned = nearest(d, np.r_[sites, fix])
+        objective = float(np.dot(w, _assigned_distance(d, assigned)))
+    else:
+        objective = float((w[keep][dem] * dist * z).sum())
+    served = np.where(assigned >= 0, w, 0.0)
     load = np.bincount(site, weights=z * w[keep][dem], minlength=len(rows))
     site_served = np.array([load[np.flatnonzero(rows == s)[0]] for s in sites])
     order_s = np.argsort(-site_served, kind="stable")
@@ -141,6 +146,15 @@ def p_median(
         gains=np.full(len(sites), np.nan),
         details=details,
     )
+
+
+def _assigned_distance(d: sparse.csr_matrix, assigned: np.ndarray) -> np.ndarray:
+    """Distance from each demand point to its assigned row (0 where unassigned)."""
+    out = np.zeros(d.shape[1])
+    cols = np.flatnonzero(assigned >= 0)
+    if len(cols):
+        out[cols] = np.asarray(d[assigned[cols], cols]).ravel()
+    return out
 
 
 def _fewest_to_reach_all(sub: sparse.csr_matrix, n_cand: int) -> int:
