@@ -67,16 +67,16 @@ def _pop(hk: np.ndarray, hv: np.ndarray, n: int) -> int:
 
 @numba.njit(cache=True, nogil=True)
 def ranges(
-    sources: np.ndarray, dist: float, net: tuple
+    sources: np.ndarray, dist: float, adj_ptr: np.ndarray, adj_j: np.ndarray, adj_w: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Bounded Dijkstra from each source junction; CSR ``(ptr, junction, walk)``, nearest first.
 
-    ``net`` is ``(chain_a, chain_b, chain_len, inc_ptr, inc_chain, inc_is_b, routing)``.
+    ``adj_*`` is the CSR adjacency of the junctions a walk can pass through (dead ends left
+    out), weighted by the shortest chain between them.
     """
-    chain_a, chain_b, chain_len, inc_ptr, inc_chain, inc_is_b, routing = net
-    n_j = len(inc_ptr) - 1
+    n_j = len(adj_ptr) - 1
     dj = np.full(n_j, _INF)
-    cap = len(inc_chain) + 2
+    cap = len(adj_j) + 2
     hk = np.empty(cap)
     hv = np.empty(cap, dtype=np.int64)
     ptr = np.zeros(len(sources) + 1, dtype=np.int64)
@@ -104,12 +104,9 @@ def ranges(
             out_j[n_out] = j
             out_d[n_out] = d
             n_out += 1
-            for k in range(inc_ptr[j], inc_ptr[j + 1]):
-                c = inc_chain[k]
-                other = chain_a[c] if inc_is_b[k] else chain_b[c]
-                if not routing[other]:
-                    continue
-                nd = d + chain_len[c]
+            for k in range(adj_ptr[j], adj_ptr[j + 1]):
+                other = adj_j[k]
+                nd = d + adj_w[k]
                 if nd <= dist and nd < dj[other]:
                     dj[other] = nd
                     n_heap = _push(hk, hv, n_heap, nd, other)
@@ -125,14 +122,15 @@ def sums(  # noqa: PLR0917 (numba kernels take positional arguments only)
 ) -> np.ndarray:
     """Sum the destinations' values within ``dist`` of origins ``first..last - 1``.
 
-    ``net`` as in :func:`ranges`; ``rng`` is ``(slot, ptr, junction, walk)``: the ranges of
+    ``net`` is ``(chain_a, chain_b, chain_len, inc_ptr, inc_chain)`` (see
+    ``siting._localwalk._Chains``); ``rng`` is ``(slot, ptr, junction, walk)``: the ranges of
     :func:`ranges` and each junction's position among their sources (-1 for none); ``orig``
     is ``(chain, position, access leg)`` per origin; ``dest`` is, for destinations ordered by
     chain, ``(start, count)`` per chain, ``(position, access leg, walk from the chain's a end,
     walk from its b end, values)`` per destination, and ``(largest walk from a, largest walk
     from b, value totals)`` per chain. Returns the sums, shape ``(last - first, n_values)``.
     """
-    chain_a, chain_b, chain_len, inc_ptr, inc_chain, _, _ = net
+    chain_a, chain_b, chain_len, inc_ptr, inc_chain = net
     slot, r_ptr, r_j, r_d = rng
     o_chain, o_pos, o_access = orig
     (d_start, d_count, d_pos, d_access, d_from_a, d_from_b, d_values, c_max_a, c_max_b, c_total) = (

@@ -172,13 +172,24 @@ def snap_points(network: Network, points: gpd.GeoSeries) -> Snap:
     require_same_crs(network.edges, "network", gpd.GeoDataFrame(geometry=points), "points")
     pts = points.to_numpy()
     tree = network.edges.sindex
+    geoms = network.edges.geometry.to_numpy()
+    # points lying on a segment (nodes, stops drawn on the street): the segments whose box
+    # holds the point are few, and one at distance 0 is the nearest (the lowest such
+    # segment is taken, so the choice is deterministic); the others search the tree
+    at_pt, seg = tree.query(pts)
+    on = shapely.distance(pts[at_pt], geoms[seg]) == 0
+    on_edge = np.full(len(pts), len(geoms), dtype=np.int64)
+    np.minimum.at(on_edge, at_pt[on], seg[on])
+    on_line = on_edge < len(geoms)
+    off = np.flatnonzero(~on_line)
+    off_pts = pts[off]
     # GEOS releases the GIL: large queries run in parallel parts (same answers, same order)
-    n_parts = min(_MAX_THREADS, os.cpu_count() or 1, max(1, len(pts) // _SNAP_PART))
-    starts = np.linspace(0, len(pts), n_parts + 1).astype(np.int64)
+    n_parts = min(_MAX_THREADS, os.cpu_count() or 1, max(1, len(off_pts) // _SNAP_PART))
+    starts = np.linspace(0, len(off_pts), n_parts + 1).astype(np.int64)
 
     def nearest(part: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         lo, hi = starts[part], starts[part + 1]
-        (src, edge), dist = tree.nearest(pts[lo:hi], return_distance=True, return_all=False)
+        (src, edge), dist = tree.nearest(off_pts[lo:hi], return_distance=True, return_all=False)
         return src + lo, edge, dist
 
     if n_parts > 1:
@@ -188,10 +199,11 @@ def snap_points(network: Network, points: gpd.GeoSeries) -> Snap:
         found = [nearest(0)]
     src = np.concatenate([f[0] for f in found])
     order = np.argsort(src, kind="stable")
-    edge = np.concatenate([f[1] for f in found])[order]
-    access = np.concatenate([f[2] for f in found])[order]
-    geoms = network.edges.geometry.to_numpy()[edge]
-    along = shapely.line_locate_point(geoms, pts)
+    edge = on_edge.copy()
+    edge[off] = np.concatenate([f[1] for f in found])[order]
+    access = np.zeros(len(pts))
+    access[off] = np.concatenate([f[2] for f in found])[order]
+    along = shapely.line_locate_point(geoms[edge], pts)
     length = network.edges["length_m"].to_numpy()[edge]
     iu = network.edges["iu"].to_numpy()[edge]
     iv = network.edges["iv"].to_numpy()[edge]
@@ -396,7 +408,13 @@ def walk_sums(
         total = np.zeros((n_chain, n_val))
         np.add.at(total, d_chain, d_values)
         routing = np.diff(ch.inc_ptr) != 1
-        net = (ch.chain_a, ch.chain_b, ch.chain_len, ch.inc_ptr, ch.inc_chain, ch.inc_is_b, routing)
+        net = (ch.chain_a, ch.chain_b, ch.chain_len, ch.inc_ptr, ch.inc_chain)
+        # the junction graph without its dead ends (a walk never passes through one)
+        g = ch.graph.tocoo()
+        through = routing[g.col]
+        adj = sparse.csr_matrix((g.data[through], (g.row[through], g.col[through])), shape=g.shape)
+        adj_j = adj.indices.astype(np.int64)
+        adj_ptr = adj.indptr.astype(np.int64)
         # one bounded Dijkstra per junction ending an origin's chain, shared by its origins
         ends = np.unique(np.concatenate([ch.chain_a[o_chain], ch.chain_b[o_chain]]))
         sources = ends[routing[ends]]
@@ -406,7 +424,7 @@ def walk_sums(
         with ThreadPoolExecutor(n_threads) as pool:
             parts = list(
                 pool.map(
-                    lambda part: _walksum.ranges(part, float(dist), net),
+                    lambda part: _walksum.ranges(part, float(dist), adj_ptr, adj_j, adj.data),
                     np.array_split(sources, min(len(sources), 4 * n_threads) or 1),
                 )
             )
