@@ -147,6 +147,10 @@ def main(argv: list[str] | None = None) -> int:
         from benchmarks import pbf
 
         return pbf.main(given[2:])
+    if given[:2] == ["--case", "selection"]:  # MCLP vs spopt, bounded at scale
+        from benchmarks import selection
+
+        return selection.main(given[2:])
     args = _parse(argv)
     from benchmarks import constraints, data
     from siting.rulebook import default_rulebook
