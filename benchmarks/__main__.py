@@ -125,7 +125,7 @@ def _profile(fn: Any, top: int = 25) -> str:
     return buf.getvalue()
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911 - one return per case
     given = sys.argv[1:] if argv is None else argv
     if given[:2] == ["--case", "supply"]:  # E2SFCA vs PySAL access: benchmarks/supply.py
         from benchmarks import supply

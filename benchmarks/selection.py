@@ -367,7 +367,7 @@ def _peer_versions() -> dict[str, str]:
     for pkg in ("highspy", "spopt", "pulp"):
         try:
             out[pkg] = version(pkg)
-        except Exception:  # noqa: BLE001 - a missing peer is reported, not fatal
+        except Exception:
             out[pkg] = "not installed"
     return out
 
