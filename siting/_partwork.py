@@ -1,0 +1,394 @@
+"""Partition work: what each partition computes, and the study-wide steps over its files.
+
+Private to :mod:`siting.distributed`. The task functions run on dask workers: each reads its
+inputs (a partition's parcels with the features in its halo, or the files an earlier stage
+wrote), writes its files atomically (:func:`siting.checkpoint.write_atomic`) and returns a
+small record for the manifest. :func:`greedy_partitioned` is the exact greedy maximal
+covering over the partitions' walk files; :func:`merge_parquet` streams the partition files
+into one GeoParquet.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from scipy import sparse
+
+from siting import access, checkpoint, parcels, scoring
+from siting._errors import SitingError
+from siting.normalisation import Normalisation
+from siting.rulebook import Rulebook
+
+__all__ = [
+    "candidates_task",
+    "criteria_task",
+    "greedy_partitioned",
+    "merge_parquet",
+    "normalisation_ranges",
+    "partition_summary",
+    "scores_task",
+    "selected_frame",
+    "study_fingerprint",
+]
+
+
+def _peak_rss_mb() -> float:
+    import resource
+
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1)
+
+
+def _write_parquet(frame: pd.DataFrame, path: Path) -> int:
+    return checkpoint.write_atomic(path, lambda p: frame.to_parquet(p, index=False))
+
+
+def criteria_task(data: dict[str, Any], ctx: dict[str, Any]) -> dict[str, Any]:
+    """Stage 1 on one partition: constraints, catchments and every criterion (see module)."""
+    from siting import constraints
+
+    t: dict[str, float] = {}
+    t0 = time.perf_counter()
+    pid, out = data["id"], Path(ctx["out_dir"])
+    cand, haz, homes = data["parcels"], data["hazards"], data["homes"]
+    rb: Rulebook = ctx["rulebook"]
+    walk_m = ctx["walk_m"]
+    cons = constraints.apply_constraints(cand, haz, rb)
+    cons.attrs["n_features"] = ctx["n_features"]
+    if cons.attrs["screening_m"] != ctx["screening_m"]:  # the catalogue must prevent this
+        msg = (
+            f"partition {pid}: screening radii {cons.attrs['screening_m']} differ from the study's"
+        )
+        raise SitingError(msg)
+    compliance = constraints.compliance_table(cons, cand["parcel_id"], rb)
+    zones = constraints.setback_zones(haz, rb)
+    cons["buildable_m2"] = constraints.buildable_area(cand, zones)
+    t["constraints"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    sites = cand.geometry.representative_point()
+    u3 = homes["under3"].to_numpy()
+    unmet = homes["unmet_under3"].to_numpy()
+    crit = pd.DataFrame(index=cand.index)
+    ok = np.flatnonzero(cons["eligible"].to_numpy())
+    hid = homes["home"].to_numpy()
+    if len(data["edges"]) and len(homes):
+        net = access.network_from_edges(data["edges"])
+        totals = access.walk_sums(
+            net, sites, homes.geometry, np.c_[u3, homes["residents"].to_numpy(), unmet],
+            dist=walk_m,
+        )  # fmt: skip
+        local = access.walk_distances(net, sites.iloc[ok], homes.geometry, dist=walk_m)
+    else:
+        totals = np.zeros((len(cand), 3))
+        local = sparse.csr_matrix((len(ok), len(homes)))
+    local = sparse.csr_matrix(local)
+    local.eliminate_zeros()  # the study's sparse product drops zero-distance pairs too
+    local.sort_indices()
+    gain0 = np.asarray((local.astype(bool).astype(float)) @ unmet).ravel()
+    within = {"indptr": local.indptr, "indices": hid[local.indices], "rows": data["rows"][ok]}
+    crit["walk_under3"] = totals[:, 0]
+    crit["walk_residents"] = totals[:, 1]
+    near, home = homes.sindex.query(sites.to_numpy(), predicate="dwithin", distance=walk_m)
+    crit["radius_under3"] = np.bincount(near, weights=u3[home], minlength=len(cand))
+    crit["unserved_under3"] = totals[:, 2]
+    t["access"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    crit["dist_public_m"] = access.nearest_dist(cand.geometry, ctx["public"])
+    crit["dist_stop_m"] = access.nearest_dist(cand.geometry, ctx["stops"])
+    crit["dist_main_road_m"] = access.nearest_dist(cand.geometry, ctx["arterials"])
+    crit = crit.join(parcels.frontage(cand, data["roads"]))
+    crit["dist_childcare_m"] = access.nearest_dist(cand.geometry, ctx["existing"])
+    crit["hazard_margin_m"] = constraints.clearance(
+        cand, haz, rb, cap=scoring.CRITERIA["hazard_margin_m"].cap
+    )
+    frame = gpd.GeoDataFrame(
+        pd.concat([cand, cons, crit], axis=1), geometry="geometry", crs=cand.crs
+    )
+    frame["_row"] = data["rows"]
+    t["criteria"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    files = {
+        f"criteria/part-{pid:05d}.parquet": _write_parquet(
+            frame, out / f"criteria/part-{pid:05d}.parquet"
+        ),
+        f"compliance/part-{pid:05d}.parquet": _write_parquet(
+            compliance, out / f"compliance/part-{pid:05d}.parquet"
+        ),
+    }
+    wpath = out / f"within/part-{pid:05d}.npz"
+    files[f"within/part-{pid:05d}.npz"] = checkpoint.write_atomic(
+        wpath,
+        lambda p: p.write_bytes(_npz_bytes(gain0=gain0, **within)),
+    )
+    t["write"] = time.perf_counter() - t0
+    # extremes over the eligible parcels, after each criterion's cap (the global min-max)
+    elig = cons["eligible"].to_numpy()
+    extremes = {}
+    for name, c in scoring.CRITERIA.items():
+        v = np.minimum(crit[name].to_numpy(dtype=float) if name in crit else
+                       cand[name].to_numpy(dtype=float), c.cap)[elig]  # fmt: skip
+        v = v[~np.isnan(v)]
+        extremes[name] = [float(v.min()), float(v.max())] if len(v) else None
+    failing = cons["excluded_by"].str.split(";")
+    return {
+        "files": files,
+        "rows": len(cand),
+        "eligible": int(elig.sum()),
+        "extremes": extremes,
+        "excluded_by_rule": {
+            r.id: int(failing.map(lambda ids, r=r: r.id in ids).sum())
+            for r in rb.active_rules
+            if r.hard
+        },
+        "seconds": {k: round(v, 3) for k, v in t.items()},
+        "peak_rss_mb": _peak_rss_mb(),
+        "inputs": {k: len(data[k]) for k in ("parcels", "hazards", "edges", "homes", "roads")},
+    }
+
+
+def _npz_bytes(**arrays: Any) -> bytes:
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
+def scores_task(pid: int, ctx: dict[str, Any]) -> dict[str, Any]:
+    """Stage 2 on one partition: scores with the study-wide normalisation ranges."""
+    from siting import capacity
+
+    t0 = time.perf_counter()
+    out = Path(ctx["out_dir"])
+    frame = gpd.read_parquet(out / f"criteria/part-{pid:05d}.parquet")
+    rb: Rulebook = ctx["rulebook"]
+    penalties = ctx["penalties"]
+    scored = scoring.score_parcels(
+        frame[[*scoring.CRITERIA, *penalties]],
+        eligible=frame["eligible"],
+        parcel_id=frame["parcel_id"],
+        weights=ctx["weights"],
+        penalties=penalties,
+        normalisation=ctx["normalisation"],
+    ).drop(columns="rank")
+    frame = pd.concat([frame, scored], axis=1)
+    frame["capacity_slots"] = capacity.slots_from_area(
+        ctx["floor_area_ratio"] * frame["buildable_m2"].to_numpy(),
+        m2_per_child=rb.param("m2_per_child"),
+        class_sizes=rb.parameters["class_sizes"].values,
+        max_classes=int(rb.param("max_classes")),
+    )
+    name = f"scores/part-{pid:05d}.parquet"
+    files = {name: _write_parquet(frame, out / name)}
+    return {"files": files, "seconds": {"scores": round(time.perf_counter() - t0, 3)},
+            "peak_rss_mb": _peak_rss_mb()}  # fmt: skip
+
+
+def candidates_task(
+    pid: int, rank: np.ndarray, chosen: np.ndarray, ctx: dict[str, Any]
+) -> dict[str, Any]:
+    """Stage 3 on one partition: study-wide ranks and the selected flag, final columns."""
+    t0 = time.perf_counter()
+    out = Path(ctx["out_dir"])
+    frame = gpd.read_parquet(out / f"scores/part-{pid:05d}.parquet")
+    pos = np.searchsorted(frame["_row"].to_numpy(), rank[0])
+    r = pd.Series(pd.NA, index=frame.index, dtype="Int64")
+    r.iloc[pos] = rank[1]
+    frame["rank"] = r
+    frame["selected"] = np.isin(frame["_row"].to_numpy(), chosen)
+    frame["partition"] = pid
+    cols = [c for c in ctx["columns"] if c in frame] + ["partition", "_row"]
+    name = f"candidates/part-{pid:05d}.parquet"
+    files = {name: _write_parquet(frame[cols], out / name)}
+    return {"files": files, "seconds": {"candidates": round(time.perf_counter() - t0, 3)},
+            "peak_rss_mb": _peak_rss_mb()}  # fmt: skip
+
+
+def merge_parquet(files: list[Path], target: Path) -> int:
+    """Stream partition GeoParquet files into one file (a row group each; bounded memory)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schemas = [pq.read_schema(f) for f in files]
+    schema = pa.unify_schemas([s.remove_metadata() for s in schemas], promote_options="permissive")
+    geo = json.loads(schemas[0].metadata[b"geo"])
+    boxes = [json.loads(s.metadata[b"geo"])["columns"]["geometry"].get("bbox") for s in schemas]
+    boxes = [b for b in boxes if b]
+    if boxes:
+        arr = np.array(boxes)
+        geo["columns"]["geometry"]["bbox"] = [
+            float(arr[:, 0].min()), float(arr[:, 1].min()),
+            float(arr[:, 2].max()), float(arr[:, 3].max()),
+        ]  # fmt: skip
+    types = set()
+    for s in schemas:
+        types |= set(json.loads(s.metadata[b"geo"])["columns"]["geometry"]["geometry_types"])
+    geo["columns"]["geometry"]["geometry_types"] = sorted(types)
+    schema = schema.with_metadata({b"geo": json.dumps(geo).encode()})
+
+    def write(path: Path) -> None:
+        with pq.ParquetWriter(path, schema) as writer:
+            for f in files:
+                writer.write_table(pq.read_table(f).cast(schema))
+
+    return checkpoint.write_atomic(target, write)
+
+
+def greedy_partitioned(
+    out: Path,
+    parts: list[Any],
+    table: pd.DataFrame,
+    unmet: np.ndarray,
+    *,
+    k: int,
+    reach: float,
+    homes: gpd.GeoSeries,
+) -> list[tuple[int, np.ndarray, float]]:
+    """Greedy maximal covering over the partitions' walks, as greedy_max_cover does it.
+
+    Candidates are the eligible parcels in rank order (ties: the best rank); each pick
+    updates the gains of the candidates that reach the homes it newly covers, which lie in
+    the partitions within ``reach`` of those homes. Returns ``(parcel row, homes newly
+    covered, gain)`` per pick.
+    """
+    elig = table[table["eligible"]].sort_values("rank")
+    order = elig["_row"].to_numpy()
+    slot = pd.Series(np.arange(len(order)), index=order)
+    gains = np.empty(len(order))
+    walks: dict[int, dict[str, np.ndarray]] = {}
+
+    def load(pid: int) -> dict[str, np.ndarray]:
+        if pid not in walks:
+            with np.load(out / f"within/part-{pid:05d}.npz") as z:
+                walks[pid] = {key: z[key] for key in z.files}
+        return walks[pid]
+
+    owner = np.empty(int(table["_row"].max()) + 1 if len(table) else 0, dtype=np.int64)
+    for p in parts:
+        with np.load(out / f"within/part-{p.id:05d}.npz") as z:
+            gains[slot.loc[z["rows"]].to_numpy()] = z["gain0"]
+        owner[p.rows] = p.id
+    covered = np.zeros(len(unmet), dtype=bool)
+    picks: list[tuple[int, np.ndarray, float]] = []
+    xy = shapely.get_coordinates(homes.to_numpy())
+    for _ in range(min(k, len(order))):
+        best = gains.max() if len(order) else 0.0
+        if best <= 0:
+            break
+        j = int(np.flatnonzero(gains >= best)[0])
+        row = int(order[j])
+        w = load(int(owner[row]))
+        at = int(np.flatnonzero(w["rows"] == row)[0])
+        cols = w["indices"][w["indptr"][at] : w["indptr"][at + 1]]
+        new = cols[~covered[cols]]
+        covered[new] = True
+        picks.append((row, new, float(unmet[new].sum())))
+        if len(new):
+            x0, y0 = xy[new].min(axis=0) - reach
+            x1, y1 = xy[new].max(axis=0) + reach
+            for p in parts:
+                bx0, by0, bx1, by1 = p.bounds
+                if bx0 > x1 or bx1 < x0 or by0 > y1 or by1 < y0:
+                    continue
+                z = load(p.id)
+                hit = np.isin(z["indices"], new)
+                if not hit.any():
+                    continue
+                entry_row = np.repeat(np.arange(len(z["rows"])), np.diff(z["indptr"]))
+                dec = np.bincount(
+                    entry_row[hit], weights=unmet[z["indices"][hit]], minlength=len(z["rows"])
+                )
+                touched = np.unique(entry_row[hit])
+                gains[slot.loc[z["rows"][touched]].to_numpy()] -= dec[touched]
+        gains[j] = -np.inf
+    return picks
+
+
+def selected_frame(
+    files: list[Path], parts: list[Any], picks: list[tuple[int, np.ndarray, float]], crs: Any
+) -> gpd.GeoDataFrame:
+    rows = []
+    for order, (row, _, gain) in enumerate(picks, start=1):
+        pid = next(p.id for p in parts if np.isin(row, p.rows))
+        frame = gpd.read_parquet(files[pid])
+        hit = frame[frame["_row"] == row].copy()
+        hit["pick_order"] = order
+        hit["new_under3_covered"] = gain
+        rows.append(hit)
+    if not rows:
+        empty = gpd.read_parquet(files[0]).iloc[:0]
+        return empty.assign(pick_order=[], new_under3_covered=[]).drop(
+            columns=["_row", "partition"]
+        )
+    sel = gpd.GeoDataFrame(pd.concat(rows, ignore_index=True), geometry="geometry", crs=crs)
+    return sel.drop(columns=["_row", "partition"])
+
+
+def study_fingerprint(
+    cand: gpd.GeoDataFrame, haz: gpd.GeoDataFrame, edges: gpd.GeoDataFrame,
+    homes: gpd.GeoDataFrame, options: Mapping[str, Any],
+) -> str:  # fmt: skip
+    """Fingerprint of a study's inputs (geometries and the attributes used) and options."""
+    pieces: dict[str, bytes | str] = {
+        "parcels": _wkb(cand.geometry),
+        "parcel_id": "\n".join(cand["parcel_id"].astype(str)),
+        "hazards": _wkb(haz.geometry)
+        + haz[["hazard_class", "subtypes", "voltage_kv"]].astype(str).to_csv().encode(),
+        "edges": _wkb(edges.geometry) + edges[["u", "v"]].to_numpy().tobytes(),
+        "homes": _wkb(homes.geometry)
+        + homes[["residents", "under3", "unmet_under3"]].to_numpy().tobytes(),
+        "options": json.dumps(options, sort_keys=True, default=str),
+    }
+    return checkpoint.fingerprint(pieces)
+
+
+def _wkb(geoms: gpd.GeoSeries) -> bytes:
+    return b"".join(shapely.to_wkb(geoms.to_numpy(), hex=False, include_srid=False))
+
+
+def normalisation_ranges(
+    stats: list[Mapping[str, Any]],
+) -> tuple[dict[str, list[float]], dict[str, Normalisation]]:
+    """Study-wide min-max of each criterion from the partitions' extremes (the reduce).
+
+    Returns the ranges and the linear normalisations with those ends; a criterion whose
+    eligible values are all alike (or with no eligible parcel) keeps the default, which
+    gives every parcel 1 in each partition as in the whole study.
+    """
+    spans: dict[str, list[float]] = {}
+    norm: dict[str, Normalisation] = {}
+    for name, c in scoring.CRITERIA.items():
+        ends = np.array([s["extremes"][name] for s in stats if s["extremes"][name]])
+        lo, hi = (float(ends[:, 0].min()), float(ends[:, 1].max())) if len(ends) else (0.0, 0.0)
+        spans[name] = [lo, hi]
+        if hi > lo:
+            norm[name] = Normalisation(kind="linear", direction=c.direction, lo=lo, hi=hi)
+    return spans, norm
+
+
+def partition_summary(
+    manifest: Mapping[str, Any], stages: Sequence[str], parts: Sequence[Any], *,
+    halo: Mapping[str, float], reused: Mapping[str, int], workers: int,
+) -> dict[str, Any]:  # fmt: skip
+    """Partition counts, halos, reused partitions, summed task seconds, worker peak memory."""
+    seconds: dict[str, dict[str, float]] = {}
+    for st in stages:
+        entries = list(manifest["stages"].get(st, {}).values())
+        names = sorted({n for e in entries for n in e["seconds"]})
+        seconds[st] = {n: round(sum(e["seconds"].get(n, 0.0) for e in entries), 3) for n in names}
+    peaks = [e.get("peak_rss_mb", 0.0) for st in stages for e in manifest["stages"][st].values()]
+    return {
+        "count": len(parts),
+        "parcels_per_partition": [len(p.rows) for p in parts],
+        "halo_m": dict(halo),
+        "reused": dict(reused),
+        "workers": workers,
+        "task_seconds": seconds,
+        "worker_peak_rss_mb": max(peaks, default=0.0),
+    }

@@ -1,0 +1,592 @@
+"""Distributed: the same study, partitioned over a dask cluster, with the same answers.
+
+:func:`run_study_partitioned` takes the arguments of :func:`siting.run_study` plus an output
+folder and a cluster (``None`` or ``"local"``: a :class:`distributed.LocalCluster`; a
+scheduler address; or a :class:`distributed.Client`). The stages that grow with the parcels
+run per partition (:mod:`siting.partition`: Hilbert runs of parcels, each with the hazards,
+streets, homes and roads within its halo):
+
+1. ``criteria``: constraints, compliance, buildable area, walking catchments
+   (:func:`siting.access.walk_sums` on the street network cut to the halo), straight-line
+   catchment, frontage, clearance, nearest facilities, and the walks of eligible parcels
+   for site selection;
+2. ``scores``: :func:`siting.scoring.score_parcels` with each criterion's min and max over
+   the eligible parcels of the *whole* study (a reduce over the partitions' extremes);
+3. ``candidates``: ranks over the whole study and the selected sites, one GeoParquet file
+   per partition, then merged into ``candidates.parquet``.
+
+The demand (homes), the existing supply and its gap (E2SFCA) and community coverage are
+computed once on the client, on the whole network, as in :func:`siting.run_study`: they
+grow with the buildings and the existing facilities, not the parcels. Site selection is
+the greedy maximal covering of :func:`siting.selection.greedy_max_cover`, run exactly (same
+picks, same tie-breaks, same floating-point sums) by reading only the walks of the
+partitions near each pick.
+
+Checkpoints (:mod:`siting.checkpoint`): every partition's files are written under a
+temporary name and renamed when whole, and recorded in ``manifest.json`` by the client; a
+re-run with the same inputs and folder skips what is recorded and gives the same result. A
+partition that fails (an error, or its worker killed) is reported by id with its error in a
+:class:`PartitionError`, after the other partitions have finished and been recorded.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from siting import _partwork, access, checkpoint, demand, hazards, parcels, scoring, supply
+from siting._errors import ConfigError, SitingError
+from siting._validate import require_columns
+from siting.crs import System, metric_crs
+from siting.partition import (
+    halo_widths,
+    hazard_catalogue,
+    hilbert_partitions,
+    largest_reach,
+    rows_near,
+)
+from siting.rulebook import Rulebook, default_rulebook
+from siting.study import EXISTING_CHILDCARE, FLOOR_AREA_RATIO, PUBLIC_RESOURCES, Census
+
+__all__ = ["PartitionError", "PartitionedResult", "connect", "run_study_partitioned"]
+
+log = logging.getLogger(__name__)
+
+#: Map stages, in order; each writes one set of files per partition.
+STAGES = ("criteria", "scores", "candidates")
+#: Default parcels per partition.
+PARTITION_SIZE = 50_000
+
+
+class PartitionError(SitingError, RuntimeError):
+    """One or more partitions failed; ``failures`` maps partition id -> error text."""
+
+    def __init__(self, message: str, failures: Mapping[int, str]) -> None:
+        super().__init__(message)
+        self.failures = dict(failures)
+
+
+@dataclass
+class PartitionedResult:
+    """What a partitioned run leaves: files in ``out_dir`` and the small tables in memory.
+
+    Attributes
+    ----------
+    out_dir
+        The run folder: ``candidates.parquet`` (merged), ``candidates/part-*.parquet``,
+        ``compliance/part-*.parquet``, ``selected.parquet``, ``summary.json``,
+        ``manifest.json``.
+    selected, catchments
+        Chosen new sites in pick order, and the walking catchment of each.
+    summary
+        As ``summary.json``; ``seconds`` per stage, ``partitions`` (count, halo widths,
+        reused partitions, per-partition seconds and worker peak memory).
+    dashboard_link
+        The dask dashboard of the cluster used.
+    """
+
+    out_dir: Path
+    selected: gpd.GeoDataFrame
+    catchments: gpd.GeoDataFrame
+    summary: dict[str, Any]
+    dashboard_link: str | None = None
+    n_partitions: int = 0
+    part_files: list[Path] = field(default_factory=list)
+
+    @property
+    def candidates_path(self) -> Path:
+        """The merged GeoParquet of every parcel."""
+        return self.out_dir / "candidates.parquet"
+
+    def candidates(self, columns: list[str] | None = None) -> gpd.GeoDataFrame:
+        """Every parcel (read from the merged GeoParquet; partition by partition order)."""
+        return gpd.read_parquet(self.candidates_path, columns=columns)
+
+    def candidates_dask(self) -> Any:
+        """Read the candidates as a dask-geopandas frame, one partition per file."""
+        import dask_geopandas
+
+        return dask_geopandas.read_parquet([str(p) for p in self.part_files])
+
+    def compliance(self) -> pd.DataFrame:
+        """Read the compliance table (one row per parcel and tested rule)."""
+        files = sorted((self.out_dir / "compliance").glob("part-*.parquet"))
+        return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+
+
+# ----------------------------------------------------------------------------- cluster
+
+
+def connect(
+    cluster: object = None, *, n_workers: int = 2, allowed_failures: int = 0
+) -> tuple[Any, Callable[[], None]]:
+    """Open a dask client for ``cluster``; return it and a function closing what was opened.
+
+    Parameters
+    ----------
+    cluster
+        ``None`` or ``"local"`` (a LocalCluster of ``n_workers`` processes, one thread each),
+        a scheduler address (``"tcp://host:8786"``) or a :class:`distributed.Client`.
+    n_workers
+        Workers of a local cluster.
+    allowed_failures
+        Local cluster only: times a task may be on a worker that dies before it is reported
+        as failed (dask's ``distributed.scheduler.allowed-failures``); 0 reports at once.
+
+    Raises
+    ------
+    ConfigError
+        If dask.distributed is not installed (``pip install siting[scale]``).
+    """
+    try:
+        import dask
+        from distributed import Client, LocalCluster
+    except ImportError as exc:  # pragma: no cover - the scale extra is part of dev
+        msg = f"the partitioned study needs dask: pip install 'siting[scale]' ({exc})"
+        raise ConfigError(msg) from exc
+    if isinstance(cluster, Client):
+        return cluster, lambda: None
+    if cluster is None or cluster == "local":
+        with dask.config.set({"distributed.scheduler.allowed-failures": int(allowed_failures)}):
+            lc = LocalCluster(
+                n_workers=n_workers, threads_per_worker=1, processes=True,
+                dashboard_address=":0", memory_limit=0,
+            )  # fmt: skip
+            client = Client(lc)
+
+        def close() -> None:
+            client.close()
+            lc.close()
+
+        return client, close
+    if isinstance(cluster, str):
+        client = Client(cluster)
+        return client, client.close
+    msg = f"cluster must be None, 'local', a scheduler address or a Client, got {cluster!r}"
+    raise ConfigError(msg)
+
+
+# ----------------------------------------------------------------------------- driver
+
+
+class _Stages:
+    """Seconds of each client-side stage, printed as they start when ``progress``."""
+
+    def __init__(self, progress: bool) -> None:
+        self.seconds: dict[str, float] = {}
+        self.progress = progress
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        if self.progress:
+            print(f"  · {name} …", flush=True)
+        t0 = time.perf_counter()
+        yield
+        self.seconds[name] = round(time.perf_counter() - t0, 3)
+        log.info("%s: %.2f s", name, self.seconds[name])
+
+
+def _run_stage(
+    stage: str,
+    todo: list[int],
+    submit: Callable[[int], Any],
+    *,
+    out_dir: Path,
+    manifest: dict[str, Any],
+    in_flight: int,
+    progress: bool,
+) -> dict[int, str]:
+    """Run ``submit(part)`` for each partition, at most ``in_flight`` at once; record results.
+
+    Returns the failed partitions (id -> error text); the others are in the manifest.
+    """
+    from distributed import as_completed
+
+    failures: dict[int, str] = {}
+    queue = list(todo)
+    running: dict[Any, int] = {}
+    done = 0
+    pool = as_completed()
+
+    def launch() -> None:
+        while queue and len(running) < in_flight:
+            part = queue.pop(0)
+            fut = submit(part)
+            running[fut] = part
+            pool.add(fut)
+
+    launch()
+    for fut in pool:
+        part = running.pop(fut)
+        if fut.status == "error":
+            exc = fut.exception()
+            failures[part] = f"{type(exc).__name__}: {exc}"
+            log.error("%s: partition %d failed: %s", stage, part, failures[part])
+        elif fut.status != "finished":
+            failures[part] = f"task {fut.status}"
+            log.error("%s: partition %d failed: %s", stage, part, failures[part])
+        else:
+            entry = fut.result()
+            checkpoint.record(manifest, stage, part, entry)
+            checkpoint.save_manifest(out_dir, manifest)
+        fut.release()
+        done += 1  # noqa: SIM113 (futures arrive as they finish, not in order)
+        if progress:
+            print(f"    {stage}: {done}/{len(todo)} partitions", flush=True)
+        launch()
+    return failures
+
+
+def _fail(stage: str, failures: Mapping[int, str], n: int, out_dir: Path) -> PartitionError:
+    lines = "\n".join(f"  partition {p}: {e}" for p, e in sorted(failures.items()))
+    msg = (
+        f"{len(failures)} of {n} partitions failed in stage {stage!r}:\n{lines}\n"
+        f"the partitions that finished are saved in {out_dir}; fix the cause and run again "
+        "with the same out_dir to compute only the failed ones"
+    )
+    return PartitionError(msg, failures)
+
+
+def run_study_partitioned(
+    layers: Mapping[str, gpd.GeoDataFrame],
+    *,
+    out_dir: str | Path,
+    parcels_gdf: gpd.GeoDataFrame | None = None,
+    rulebook: Rulebook | None = None,
+    weights: Mapping[str, float] = scoring.DEFAULT_WEIGHTS,
+    k: int = 5,
+    census: Census | None = None,
+    under3_share: float | None = None,
+    study_name: str = "study",
+    progress: bool = False,
+    hazards_gdf: gpd.GeoDataFrame | None = None,
+    analysis_crs: System = "utm",
+    cluster: object = None,
+    n_workers: int = 2,
+    partition_size: int = PARTITION_SIZE,
+    n_partitions: int | None = None,
+    allowed_failures: int = 0,
+) -> PartitionedResult:
+    """Run the study partitioned on a dask cluster (same answers as :func:`siting.run_study`).
+
+    Parameters
+    ----------
+    layers, parcels_gdf, rulebook, weights, k, census, under3_share, study_name, progress,
+    hazards_gdf, analysis_crs
+        As :func:`siting.run_study` (a population raster is not taken yet: demand is the
+        dasymetric estimate, optionally scaled to the census).
+    out_dir
+        Run folder (created); it must be readable by every worker (a shared disk for a
+        remote cluster). A re-run with the same inputs skips the partitions recorded there.
+    cluster
+        ``None``/``"local"`` (a LocalCluster of ``n_workers`` processes), a scheduler
+        address or a :class:`distributed.Client` (see :func:`connect`).
+    n_workers
+        Workers of a local cluster.
+    partition_size, n_partitions
+        Parcels per partition (default 50,000), or the number of partitions.
+    allowed_failures
+        Local cluster only: see :func:`connect`.
+
+    Returns
+    -------
+    PartitionedResult
+
+    Raises
+    ------
+    PartitionError
+        If partitions failed (each listed with its error); what finished is kept.
+    ConfigError
+        On bad options, or when ``out_dir`` holds a run of other inputs.
+    """
+    from siting import capacity, constraints
+
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        msg = f"k (number of new sites) must be a positive integer, got {k!r}"
+        raise ConfigError(msg)
+    if (
+        isinstance(partition_size, bool)
+        or not isinstance(partition_size, int)
+        or partition_size < 1
+    ):
+        msg = f"partition_size must be a positive number of parcels, got {partition_size!r}"
+        raise ConfigError(msg)
+    out = Path(out_dir)
+    rb = rulebook or default_rulebook()
+    timer = _Stages(progress)
+    walk_m = rb.param("walk_m")
+    cap = scoring.CRITERIA["hazard_margin_m"].cap
+    with timer.stage("crs"):
+        crs = metric_crs(layers["walk_edges"], system=analysis_crs)
+        lay = {name: layer.to_crs(crs) for name, layer in layers.items()}
+    with timer.stage("hazards"):
+        if hazards_gdf is None:
+            haz = hazards.hazards_from_layers(lay)
+        else:
+            require_columns(hazards_gdf, "hazards_gdf", hazards.HAZARD_COLUMNS)
+            haz = hazards_gdf.to_crs(crs).reset_index(drop=True)
+    with timer.stage("parcels"):
+        if parcels_gdf is None:
+            cand = parcels.parcels_from_blocks(lay["landuse"], lay["roads"])
+        else:
+            cand = parcels.prepare_parcels(parcels_gdf, crs)
+        cand = cand.reset_index(drop=True)
+        cand["area_m2"] = cand.area
+        halo = halo_widths(rb, walk_m=walk_m, clearance_cap=cap)
+        cand["near_extract_edge"] = parcels.check_parcels_in_extent(
+            cand, lay["walk_edges"], edge_m=max(largest_reach(rb), walk_m)
+        ).to_numpy()
+    with timer.stage("demand"):
+        share = rb.param("under3_share") if under3_share is None else under3_share
+        calibration = None
+        homes = demand.demand_from_buildings(lay["buildings"], lay["landuse"], under3_share=share)
+        method = "dasymetric from residential building floor area (estimate)"
+        if census is not None:
+            homes, calibration = census.calibrate(homes)
+            homes["under3"] = homes["residents"] * share
+            method += "; scaled to census totals by district"
+    with timer.stage("supply"):
+        net = access.network_from_edges(lay["walk_edges"])
+        am = lay["amenities"]
+        existing = am[am["amenity"].isin(EXISTING_CHILDCARE)]
+        ex_pts = existing.geometry.representative_point()
+        ex_within = access.walk_distances(net, ex_pts, homes.geometry, dist=walk_m)
+        served = np.asarray((ex_within > 0).sum(axis=0) > 0).ravel()
+        ex_capacity = supply.facility_capacity(existing)
+        gap = supply.supply_gap(
+            ex_within, ex_capacity["under3_slots"].to_numpy(), homes, catchment_m=walk_m,
+            target_per_1000=rb.param("target_slots_per_1000"),
+        )  # fmt: skip
+        homes = homes.assign(
+            accessibility=gap.points["accessibility"].to_numpy(),
+            unmet_under3=gap.points["unmet_under3"].to_numpy(),
+        ).reset_index(drop=True)
+        communities = supply.communities_from_landuse(lay["landuse"])
+        coverage_before = _community_share(net, ex_pts, communities, walk_m)
+    with timer.stage("partition"):
+        n_parts = n_partitions or max(1, -(-len(cand) // partition_size))
+        parts = hilbert_partitions(cand, n_partitions=n_parts)
+        public = am[am["amenity"].isin(PUBLIC_RESOURCES)]
+        roads = lay["roads"]
+        edges = lay["walk_edges"][["u", "v", "geometry"]]
+        catalogue = hazard_catalogue(haz)
+        empty = constraints.apply_constraints(cand.iloc[:0], haz, rb)
+        penalties = {
+            f"penalty_{constraints.rule_key(r)}": float(r.weight or 0.0)
+            for r in rb.active_rules
+            if r.has_soft_band
+        }
+        options = {
+            "study": study_name, "rulebook": repr(rb), "weights": dict(weights), "k": k,
+            "partitions": [int(p.rows[0]) for p in parts], "n": len(parts),
+            "under3_share": share, "census": calibration is not None, "crs": crs.to_string(),
+        }  # fmt: skip
+        fp = _partwork.study_fingerprint(cand, haz, edges, homes, options)
+        checkpoint.remove_partial(out)
+        manifest = checkpoint.load_manifest(out, fp)
+        out.mkdir(parents=True, exist_ok=True)
+    client, close = connect(cluster, n_workers=n_workers, allowed_failures=allowed_failures)
+    link = getattr(client, "dashboard_link", None)
+    print(f"dask dashboard: {link}", flush=True)
+    workers = max(1, len(client.scheduler_info().get("workers", {})))
+    try:
+        ctx = {
+            "out_dir": str(out), "rulebook": rb, "walk_m": walk_m,
+            "n_features": empty.attrs["n_features"], "screening_m": empty.attrs["screening_m"],
+            "public": public[["geometry"]], "stops": lay["stops"][["geometry"]],
+            "arterials": roads[roads["highway"].isin(list(parcels.ARTERIALS))][["geometry"]],
+            "existing": existing[["geometry"]],
+        }  # fmt: skip
+        [ctx_f] = client.scatter([ctx], broadcast=True)
+        trees = {"hazards": haz, "edges": edges, "homes": homes, "roads": roads}
+        for frame in trees.values():
+            _ = frame.sindex
+        home_cols = ["geometry", "under3", "residents", "unmet_under3"]
+
+        def criteria(pid: int) -> Any:
+            p = parts[pid]
+            hz_rows = np.union1d(rows_near(haz, p.bounds, halo["hazards"]), catalogue)
+            h_rows = rows_near(homes, p.bounds, halo["homes"])
+            data = {
+                "id": pid,
+                "rows": p.rows,
+                "parcels": cand.iloc[p.rows].reset_index(drop=True),
+                "hazards": haz.iloc[hz_rows].reset_index(drop=True),
+                "edges": edges.iloc[rows_near(edges, p.bounds, halo["network"])],
+                "homes": homes.iloc[h_rows][home_cols].assign(home=h_rows).reset_index(drop=True),
+                "roads": roads.iloc[rows_near(roads, p.bounds, halo["roads"])][
+                    ["highway", "geometry"]
+                ],
+            }
+            [data_f] = client.scatter([data], hash=False)
+            return client.submit(
+                _partwork.criteria_task, data_f, ctx_f, key=f"criteria-{pid}-{fp[:8]}"
+            )
+
+        reused: dict[str, int] = {}
+
+        def run(stage: str, submit: Callable[[int], Any]) -> None:
+            todo = [p.id for p in parts if not checkpoint.finished(out, manifest, stage, p.id)]
+            reused[stage] = len(parts) - len(todo)
+            failures = _run_stage(
+                stage, todo, submit, out_dir=out, manifest=manifest, in_flight=2 * workers,
+                progress=progress,
+            )  # fmt: skip
+            if failures:
+                raise _fail(stage, failures, len(parts), out)
+
+        with timer.stage("criteria (partitioned)"):
+            run("criteria", criteria)
+        stats = [manifest["stages"]["criteria"][str(p.id)] for p in parts]
+        with timer.stage("normalisation (reduce)"):
+            spans, norm = _partwork.normalisation_ranges(stats)
+        sctx = {"out_dir": str(out), "rulebook": rb, "weights": dict(weights),
+                "penalties": penalties, "normalisation": norm,
+                "floor_area_ratio": FLOOR_AREA_RATIO}  # fmt: skip
+        [sctx_f] = client.scatter([sctx], broadcast=True)
+        with timer.stage("scores (partitioned)"):
+            run("scores", lambda pid: client.submit(
+                _partwork.scores_task, pid, sctx_f, key=f"scores-{pid}-{fp[:8]}"))  # fmt: skip
+        with timer.stage("ranks (reduce)"):
+            cols = ["parcel_id", "eligible", "score", "_row"]
+            table = pd.concat(
+                [pd.read_parquet(out / f"scores/part-{p.id:05d}.parquet", columns=cols)
+                 for p in parts], ignore_index=True,
+            )  # fmt: skip
+            table["rank"] = scoring.rank_scores(
+                table["score"], parcel_id=table["parcel_id"], eligible=table["eligible"]
+            )
+        with timer.stage("selection"):
+            unmet = homes["unmet_under3"].to_numpy()
+            picks = _partwork.greedy_partitioned(
+                out, parts, table, unmet, k=k, reach=walk_m, homes=homes.geometry
+            )
+            chosen = np.array([p[0] for p in picks], dtype=np.int64)
+        first = pd.read_parquet(out / f"scores/part-{parts[0].id:05d}.parquet").columns
+        columns = [c for c in first if c != "_row"]
+        columns.insert(columns.index("score") + 1, "rank")
+        cctx = {"out_dir": str(out), "columns": [*columns, "selected"]}
+        [cctx_f] = client.scatter([cctx], broadcast=True)
+        ranked = table[table["eligible"]]
+        by_part = {p.id: ranked[ranked["_row"].isin(p.rows)] for p in parts}
+
+        def final(pid: int) -> Any:
+            r = by_part[pid]
+            arr = np.vstack([r["_row"].to_numpy(), r["rank"].to_numpy(dtype=np.int64)])
+            [arr_f] = client.scatter([arr], hash=False)
+            return client.submit(_partwork.candidates_task, pid, arr_f, chosen, cctx_f,
+                                 key=f"candidates-{pid}-{fp[:8]}")  # fmt: skip
+
+        with timer.stage("candidates (partitioned)"):
+            run("candidates", final)
+    finally:
+        close()
+    files = [out / f"candidates/part-{p.id:05d}.parquet" for p in parts]
+    with timer.stage("merge"):
+        _partwork.merge_parquet(files, out / "candidates.parquet")
+    with timer.stage("selected"):
+        sel = _partwork.selected_frame(files, parts, picks, crs)
+        need = sel["walk_residents"].to_numpy() * rb.param("target_slots_per_1000") / 1000
+        whole = capacity.slots_for_need(
+            need, class_sizes=rb.parameters["class_sizes"].values,
+            max_classes=int(rb.param("max_classes")),
+        )  # fmt: skip
+        sel["planned_slots"] = np.minimum(sel["capacity_slots"].to_numpy(), whole)
+        new_pts = sel.geometry.representative_point()
+        catch = gpd.GeoDataFrame(
+            {"parcel_id": sel["parcel_id"].to_numpy(),
+             "under3_in_walk": sel["walk_under3"].to_numpy(), "walk_m": walk_m},
+            geometry=access.service_areas(net, new_pts, dist=walk_m).to_numpy(), crs=crs,
+        )  # fmt: skip
+        checkpoint.write_atomic(out / "selected.parquet", sel.to_parquet)
+    u3 = homes["under3"].to_numpy()
+    total_u3 = float(u3.sum())
+    covered_after = served.copy()
+    for _, cols_hit, _ in picks:
+        covered_after[cols_hit] = True
+    residents = float(homes["residents"].sum())
+    new_slots = int(sel["planned_slots"].sum())
+    all_pts = gpd.GeoSeries(pd.concat([ex_pts, new_pts]).to_numpy(), crs=crs)
+    coverage_after = _community_share(net, all_pts, communities, walk_m)
+    crit_stats = manifest["stages"]["criteria"]
+    part_info = _partwork.partition_summary(
+        manifest, STAGES, parts, halo=halo, reused=reused, workers=workers
+    )
+    summary: dict[str, Any] = {
+        "study": study_name,
+        "crs": crs.to_string(),
+        "rulebook": {"id": rb.id, "version": rb.version},
+        "inputs": {name: len(layer) for name, layer in layers.items()},
+        "counts": {
+            "candidates": len(cand),
+            "eligible": int(table["eligible"].sum()),
+            "excluded": int((~table["eligible"]).sum()),
+            "near_extract_edge": int(cand["near_extract_edge"].sum()),
+            "selected": len(sel),
+            "hazards": {str(k_): int(v) for k_, v in haz["hazard_class"].value_counts().items()},
+            "existing_childcare": len(existing),
+            "residential_buildings": len(homes),
+        },
+        "excluded_by_rule": {
+            r.id: sum(int(e["excluded_by_rule"][r.id]) for e in crit_stats.values())
+            for r in rb.active_rules
+            if r.hard
+        },
+        "screening_m": empty.attrs["screening_m"],
+        "demand": {
+            "residents_estimate": round(residents, 1),
+            "under3_estimate": round(total_u3, 1),
+            "method": method,
+            "under3_share": share,
+        },
+        "targets": {
+            "coverage_before": coverage_before,
+            "coverage_after": coverage_after,
+            "communities": len(communities),
+            "under3_in_walk_before": round(float(u3[served].sum() / total_u3), 4)
+            if total_u3
+            else 0.0,
+            "under3_in_walk_after": round(float(u3[covered_after].sum() / total_u3), 4)
+            if total_u3
+            else 0.0,
+            "new_slots": new_slots,
+        },
+        "supply_gap_before": gap.totals,
+        "selection": {
+            "method": "greedy maximal covering (MCLP), exact, over the partitions' walks",
+            "k": k,
+            "under3_newly_covered": round(float(sum(g for _, _, g in picks)), 2),
+        },
+        "normalisation_ranges": spans,
+        "weights": dict(weights),
+        "partitions": part_info,
+        "seconds": timer.seconds,
+    }
+    text = json.dumps(summary, indent=1, ensure_ascii=False, default=str)
+    checkpoint.write_atomic(out / "summary.json", lambda p: p.write_text(text, encoding="utf-8"))
+    return PartitionedResult(
+        out_dir=out, selected=sel, catchments=catch, summary=summary, dashboard_link=link,
+        n_partitions=len(parts), part_files=files,
+    )  # fmt: skip
+
+
+def _community_share(
+    net: access.Network, facilities: gpd.GeoSeries, communities: gpd.GeoDataFrame, walk_m: float
+) -> float | None:
+    """Share of communities within ``walk_m`` of a facility (None when there are none)."""
+    if len(communities) == 0:
+        return None
+    reps = communities.geometry.representative_point()
+    within = access.walk_distances(net, facilities, reps, dist=walk_m)
+    cov = supply.community_coverage(communities, within, catchment_m=walk_m)
+    return round(float(cov.share), 4)
