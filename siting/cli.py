@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -37,7 +38,14 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--basemap",
         choices=BASEMAPS,
-        help="map basemap: osm tiles, or none for fully offline (default osm)",
+        help="map basemap: osm, tianditu (needs --tianditu-key), amap (GCJ-02: data shifted "
+        "for display), or none (fully offline); default osm",
+    )
+    p.add_argument(
+        "--tianditu-key",
+        default=os.environ.get("TIANDITU_KEY"),
+        help="your Tianditu key (console.tianditu.gov.cn), for --basemap tianditu "
+        "(default: the TIANDITU_KEY environment variable)",
     )
     p.add_argument("-k", "--sites", type=_positive_int, help="new sites to select (default 5)")
     p.add_argument(
@@ -71,6 +79,19 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--parcel-id", help="id column of the parcels file")
     run.add_argument("--out", type=Path, help="output folder (with a config: overrides it)")
     run.add_argument("--name", help="study name (default: the file name)")
+    run.add_argument(
+        "--areas",
+        type=Path,
+        help="boundary file: one study per polygon (e.g. districts), a folder each and "
+        "index.html (with --osm)",
+    )
+    run.add_argument("--area-name", default="name", help="name column of --areas")
+    run.add_argument(
+        "--area-margin",
+        type=float,
+        default=1000.0,
+        help="metres around each area still read: hazards, streets, homes (default 1000)",
+    )
     pop = run.add_argument_group("population (default: estimate from residential buildings)")
     pop.add_argument("--population", type=Path, help="population raster (GeoTIFF, any CRS)")
     pop.add_argument(
@@ -116,7 +137,9 @@ def _run_one(name: str, layers_loader: object, args: argparse.Namespace, out: Pa
         progress=progress,
         **_demand_options(args, layers),
     )
-    written = outputs.write_outputs(result, out, lang=args.lang, basemap=args.basemap)
+    written = outputs.write_outputs(
+        result, out, lang=args.lang, basemap=args.basemap, tianditu_key=args.tianditu_key
+    )
     _print_summary(name, result)
     return written["map.html"]
 
@@ -135,6 +158,28 @@ def _print_summary(name: str, result: Any) -> None:
         f"(target {tg['coverage_target']:.0%}); slots per 1,000 {tg['slots_per_1000_before']:g}"
         f" → {tg['slots_per_1000_after']:g} (target {tg['slots_target_per_1000']:g})"
     )
+
+
+def _run_batch(args: argparse.Namespace) -> int:
+    """Run ``siting run --osm ... --areas ...``: one study per area and an index page."""
+    from siting.batch import run_batch
+    from siting.readers import read_layer, read_parcels
+    from siting.sources import layers_from_osm
+
+    rb = _rulebook(args.rules)
+    areas = read_layer(args.areas, what="areas")
+    parcels = read_parcels(args.parcels, id_column=args.parcel_id) if args.parcels else None
+    layers = layers_from_osm(args.osm)
+    table = run_batch(
+        areas, args.area_name, layers, out_dir=args.out, parcels_gdf=parcels,
+        margin_m=args.area_margin, lang=args.lang, basemap=args.basemap,
+        tianditu_key=args.tianditu_key, progress=not args.quiet, rulebook=rb, k=args.sites,
+        **_demand_options(args, layers),
+    )  # fmt: skip
+    for row in table.itertuples():
+        print(f"[{row.area}] {row.status}")
+    print(f"index: {(args.out / 'index.html').resolve()}")
+    return 0 if (table["status"] == "ok").all() else 1
 
 
 def _defaults(args: argparse.Namespace) -> None:
@@ -157,7 +202,11 @@ def _run_config(args: argparse.Namespace) -> Path:
         raise ConfigError(msg)
     cfg = cfgmod.load_config(args.config)
     study = dict(cfg.study)
-    for key, value in (("lang", args.lang), ("basemap", args.basemap), ("k", args.sites)):
+    options = (
+        ("lang", args.lang), ("basemap", args.basemap), ("k", args.sites),
+        ("tianditu_key", args.tianditu_key),
+    )  # fmt: skip
+    for key, value in options:
         if value is not None:
             study[key] = value
     if args.rules is not None:
@@ -265,6 +314,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.osm is None or args.out is None:
                 msg = "give a config file (siting run CONFIG.toml) or both --osm and --out"
                 raise ConfigError(msg)
+            if args.areas is not None:
+                return _run_batch(args)
             name = args.name or args.osm.name.split(".")[0]
             maps = [_run_one(name, lambda: layers_from_osm(args.osm), args, args.out)]
     except SitingError as err:

@@ -17,6 +17,7 @@ writes its outputs (``siting run CONFIG.toml``).
 from __future__ import annotations
 
 import logging
+import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +41,8 @@ STUDY_KEYS = {
     "out": "output folder (default out/<name>)",
     "k": "number of new sites to select (default 5)",
     "lang": "map and report language: zh or en",
-    "basemap": "map basemap: osm or none",
+    "basemap": "map basemap: osm, tianditu, amap or none",
+    "tianditu_key": "Tianditu key for basemap = tianditu (default: $TIANDITU_KEY)",
     "analysis_crs": "utm or cgcs2000",
     "rules": "your rule file, layered on the Fuxin 2020 profile",
     "under3_share": "share of residents under 3 (0-1)",
@@ -212,7 +214,7 @@ def load_config(path: str | Path) -> StudyConfig:
         msg = f"{path}: study.k must be a positive integer, got {k!r}"
         raise ConfigError(msg)
     _choice(study, "lang", ("zh", "en"), "study", path)
-    _choice(study, "basemap", ("osm", "none"), "study", path)
+    _choice(study, "basemap", ("osm", "tianditu", "amap", "none"), "study", path)
     _choice(study, "analysis_crs", ("utm", "cgcs2000"), "study", path)
     if "rules" in study:
         study["rules"] = _file(study["rules"], "study.rules", path)
@@ -478,5 +480,6 @@ def run_config(
         outputs.write_outputs(
             result, cfg.out, lang=cfg.study.get("lang", "zh"),
             basemap=cfg.study.get("basemap", "osm"),
+            tianditu_key=cfg.study.get("tianditu_key") or os.environ.get("TIANDITU_KEY"),
         )  # fmt: skip
     return result

@@ -100,11 +100,15 @@ class StudyResult:
             raise KeyError(parcel_id)
         return rows.drop(columns="parcel_id").reset_index(drop=True)
 
-    def explore(self, *, lang: str = "zh", basemap: str = "osm") -> Any:
-        """Folium map of the result (displays inline in Jupyter)."""
+    def explore(self, *, lang: str = "zh", basemap: str = "osm", **options: Any) -> Any:
+        """Folium map of the result (displays inline in Jupyter).
+
+        ``options`` go to :func:`siting.maps.result_map` (e.g. ``tianditu_key``,
+        ``max_polygons``).
+        """
         from siting.maps import result_map
 
-        return result_map(self, lang=lang, basemap=basemap)
+        return result_map(self, lang=lang, basemap=basemap, **options)
 
 
 @dataclass(frozen=True)

@@ -376,3 +376,43 @@ def test_parcels_far_from_the_extract(
     code = main(["run", "--osm", str(karhula_pbf), "--parcels", str(tmp_path / "bj.gpkg"),
                  "--out", str(out), "-q"])  # fmt: skip
     _assert_clean_failure(capsys, code, out, "bounding box")
+
+
+def test_run_batch_over_areas(tmp_path: Path, karhula_pbf: Path, capsys) -> None:
+    """--areas: one study per polygon (the Karhula extract cut in two), and an index page."""
+    from shapely.geometry import box
+
+    from siting.sources import layers_from_osm
+
+    x0, y0, x1, y1 = layers_from_osm(karhula_pbf)["walk_edges"].total_bounds
+    mid = (x0 + x1) / 2
+    areas = gpd.GeoDataFrame(
+        {"名称": ["西区", "东区"]}, geometry=[box(x0, y0, mid, y1), box(mid, y0, x1, y1)], crs=4326
+    )
+    areas.to_file(tmp_path / "areas.gpkg")
+    out = tmp_path / "out"
+    code = main(
+        ["run", "--osm", str(karhula_pbf), "--areas", str(tmp_path / "areas.gpkg"),
+         "--area-name", "名称", "--out", str(out), "-q", "--basemap", "none", "-k", "1"]
+    )  # fmt: skip
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    index = (out / "index.html").read_text(encoding="utf-8")
+    for name in ("西区", "东区"):
+        assert name in index
+        assert f"[{name}] ok" in printed
+    maps = sorted(out.glob("*/map.html"))
+    assert len(maps) == 2
+    assert all((m.parent / "summary.json").is_file() for m in maps)
+
+
+def test_tianditu_basemap_needs_a_key(tmp_path: Path, karhula_pbf: Path, capsys, monkeypatch):
+    monkeypatch.delenv("TIANDITU_KEY", raising=False)
+    out = tmp_path / "out"
+    code = main(
+        ["run", "--osm", str(karhula_pbf), "--out", str(out), "-q", "--basemap", "tianditu"]
+    )
+    assert code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "tianditu" in err[0].lower()
+    assert not (out / "summary.json").exists()
