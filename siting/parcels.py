@@ -18,7 +18,10 @@ User parcels (:func:`prepare_parcels`)
 User parcels are checked like :func:`siting.readers.read_parcels` checks a parcel file.
 Their own attribute columns are kept with an ``in_`` prefix (``landuse`` becomes
 ``in_landuse``), so they can never collide with the columns a study adds (``score``,
-``rank``, ``eligible``, ``dist_*``, ``margin_*`` …).
+``rank``, ``eligible``, ``dist_*``, ``margin_*`` …). Columns that ``siting`` itself added
+before the study (:data:`ANNOTATION_COLUMNS`: land-use roles from
+:func:`siting.landuse.classify_parcels`, idle land, shape checks, reused buildings) keep
+their names.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from siting._errors import ConfigError, CRSError, InputDataError
 from siting._validate import require_projected
 
 __all__ = [
+    "ANNOTATION_COLUMNS",
     "ARTERIALS",
     "CANDIDATE_LANDUSE",
     "INPUT_PREFIX",
@@ -50,6 +54,17 @@ log = logging.getLogger(__name__)
 
 #: Prefix given to the user's own parcel columns by :func:`prepare_parcels`.
 INPUT_PREFIX = "in_"
+
+#: Columns siting adds to parcels before a study (:mod:`siting.landuse`,
+#: :mod:`siting.idleland`, :mod:`siting.parcel_shape`, :mod:`siting.reuse`); kept unprefixed
+#: by :func:`prepare_parcels`.
+ANNOTATION_COLUMNS = frozenset(
+    {"landuse_code", "landuse_name", "landuse_scheme", "landuse_role", "landuse_match",
+     "landuse_confidence", "landuse_source", "landuse_basis", "land_status", "idle_land",
+     "perimeter_m", "compactness", "width_m", "shape_ok", "shape_fail", "area_recorded_m2",
+     "area_diff", "building_floors", "floors_assumed", "footprint_m2", "reuse_usable_m2",
+     "reuse_of", "parcel_source"}
+)  # fmt: skip
 
 #: OSM land-use classes whose street blocks become candidates by default.
 CANDIDATE_LANDUSE = ("residential", "mixed", "commercial", "retail")
@@ -282,7 +297,8 @@ def prepare_parcels(parcels: gpd.GeoDataFrame, crs: object) -> gpd.GeoDataFrame:
         ``parcel_id`` (as text), ``geometry`` (in ``crs``), the user's other columns
         renamed with the prefix ``in_`` (:data:`INPUT_PREFIX`; ``landuse`` becomes
         ``in_landuse``) so that none collides with a column the study adds (``score``,
-        ``rank``, ``eligible``, ``dist_*``, ``margin_*`` …), and ``area_m2``.
+        ``rank``, ``eligible``, ``dist_*``, ``margin_*`` …), the columns siting added
+        before (:data:`ANNOTATION_COLUMNS`) unchanged, and ``area_m2``.
 
     Raises
     ------
@@ -299,7 +315,7 @@ def prepare_parcels(parcels: gpd.GeoDataFrame, crs: object) -> gpd.GeoDataFrame:
     out = gpd.GeoDataFrame(
         {
             "parcel_id": checked["parcel_id"],
-            **{f"{INPUT_PREFIX}{c}": checked[c] for c in others},
+            **{c if c in ANNOTATION_COLUMNS else f"{INPUT_PREFIX}{c}": checked[c] for c in others},
         },
         geometry=checked.geometry.rename("geometry"),
         crs=checked.crs,
