@@ -80,8 +80,8 @@ def ranges(
     hk = np.empty(cap)
     hv = np.empty(cap, dtype=np.int64)
     ptr = np.zeros(len(sources) + 1, dtype=np.int64)
-    size = max(16, 64 * len(sources))
-    out_j = np.empty(size, dtype=np.int64)
+    size = max(16, 256 * len(sources))  # a city's ranges hold ~150 junctions
+    out_j = np.empty(size, dtype=np.int32)
     out_d = np.empty(size)
     n_out = 0
     for i in range(len(sources)):
@@ -96,7 +96,7 @@ def ranges(
                 continue  # stale entry
             if n_out == size:  # grow the output
                 size *= 2
-                grown_j = np.empty(size, dtype=np.int64)
+                grown_j = np.empty(size, dtype=np.int32)
                 grown_d = np.empty(size)
                 grown_j[:n_out] = out_j[:n_out]
                 grown_d[:n_out] = out_d[:n_out]
@@ -113,7 +113,7 @@ def ranges(
         for x in range(first, n_out):
             dj[out_j[x]] = _INF
         ptr[i + 1] = n_out
-    return ptr, out_j[:n_out].copy(), out_d[:n_out].copy()
+    return ptr, out_j[:n_out], out_d[:n_out]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -123,15 +123,17 @@ def sums(  # noqa: PLR0917 (numba kernels take positional arguments only)
     """Sum the destinations' values within ``dist`` of origins ``first..last - 1``.
 
     ``net`` is ``(chain_a, chain_b, chain_len, inc_ptr, inc_chain)`` (see
-    ``siting._localwalk._Chains``); ``rng`` is ``(slot, ptr, junction, walk)``: the ranges of
-    :func:`ranges` and each junction's position among their sources (-1 for none); ``orig``
-    is ``(chain, position, access leg)`` per origin; ``dest`` is, for destinations ordered by
+    ``siting._localwalk._Chains``); ``rng`` is ``(slot, part, lo, hi, junctions, walks)``:
+    each junction's position among the sources of :func:`ranges` (-1 for none), and for each
+    source the part of the ranges (``junctions[part]``, ``walks[part]``: tuples with one array
+    per call of :func:`ranges`) and the span ``lo..hi`` of its range in it; ``orig`` is
+    ``(chain, position, access leg)`` per origin; ``dest`` is, for destinations ordered by
     chain, ``(start, count)`` per chain, ``(position, access leg, walk from the chain's a end,
     walk from its b end, values)`` per destination, and ``(largest walk from a, largest walk
     from b, value totals)`` per chain. Returns the sums, shape ``(last - first, n_values)``.
     """
     chain_a, chain_b, chain_len, inc_ptr, inc_chain = net
-    slot, r_ptr, r_j, r_d = rng
+    slot, src_part, src_lo, src_hi, r_j, r_d = rng
     o_chain, o_pos, o_access = orig
     (d_start, d_count, d_pos, d_access, d_from_a, d_from_b, d_values, c_max_a, c_max_b, c_total) = (
         dest
@@ -152,11 +154,12 @@ def sums(  # noqa: PLR0917 (numba kernels take positional arguments only)
             s = slot[end]
             if s < 0:
                 continue  # a dead end: leads nowhere
-            for x in range(r_ptr[s], r_ptr[s + 1]):
-                w = seed + r_d[x]
+            part_j, part_d = r_j[src_part[s]], r_d[src_part[s]]
+            for x in range(src_lo[s], src_hi[s]):
+                w = seed + part_d[x]
                 if w > dist:
                     break  # ranges are nearest first
-                j = r_j[x]
+                j = part_j[x]
                 if w < dj[j]:
                     if dj[j] == _INF:
                         touched[n_t] = j

@@ -70,6 +70,8 @@ log = logging.getLogger(__name__)
 _SUM_BLOCK = 1 << 20
 #: Fewest points per parallel part of :func:`snap_points`.
 _SNAP_PART = 20_000
+#: Parts of the bounded Dijkstra runs of :func:`walk_sums` (run on up to _MAX_THREADS).
+_RANGE_PARTS = 8
 
 
 @dataclass(frozen=True)
@@ -179,13 +181,12 @@ def snap_points(network: Network, points: gpd.GeoSeries) -> Snap:
     pts = points.to_numpy()
     tree = network.edges.sindex
     geoms = network.edges.geometry.to_numpy()
-    # points lying on a segment (nodes, stops drawn on the street): the segments whose box
-    # holds the point are few, and one at distance 0 is the nearest (the lowest such
-    # segment is taken, so the choice is deterministic); the others search the tree
-    at_pt, seg = tree.query(pts)
-    on = shapely.distance(pts[at_pt], geoms[seg]) == 0
+    # points lying on a segment (nodes, stops drawn on the street) are found by one
+    # intersects query, and such a segment is the nearest (the lowest one is taken, so the
+    # choice is deterministic); the others search the tree
+    at_pt, seg = tree.query(pts, predicate="intersects")
     on_edge = np.full(len(pts), len(geoms), dtype=np.int64)
-    np.minimum.at(on_edge, at_pt[on], seg[on])
+    np.minimum.at(on_edge, at_pt, seg)
     on_line = on_edge < len(geoms)
     off = np.flatnonzero(~on_line)
     off_pts = pts[off]
@@ -428,21 +429,24 @@ def walk_sums(
         slot[sources] = np.arange(len(sources))
         n_threads = min(_MAX_THREADS, os.cpu_count() or 1)
         with ThreadPoolExecutor(n_threads) as pool:
+            # a fixed number of parts: one compiled signature of the sums kernel
+            split = np.array_split(sources, _RANGE_PARTS)
             parts = list(
                 pool.map(
                     lambda part: _walksum.ranges(part, float(dist), adj_ptr, adj_j, adj.data),
-                    np.array_split(sources, min(len(sources), 4 * n_threads) or 1),
+                    split,
                 )
             )
-            offsets = np.cumsum([0, *(len(p[1]) for p in parts)])
-            r_ptr = np.concatenate(
-                [[0], *(p[0][1:] + off for p, off in zip(parts, offsets[:-1], strict=True))]
-            )
+            src_part = np.repeat(np.arange(_RANGE_PARTS), [len(x) for x in split])
+            src_lo = np.concatenate([p[0][:-1] for p in parts])
+            src_hi = np.concatenate([p[0][1:] for p in parts])
             rng = (
                 slot,
-                r_ptr,
-                np.concatenate([p[1] for p in parts]),
-                np.concatenate([p[2] for p in parts]),
+                src_part,
+                src_lo,
+                src_hi,
+                tuple(p[1] for p in parts),
+                tuple(p[2] for p in parts),
             )
             parts.clear()
             orig = (o_chain, o_pos, so.access_m)
