@@ -4,10 +4,12 @@ A config file names the study area, where OSM comes from, and the user's own lay
 (parcels, fuel stations, pipelines, power lines, pollution sources, geohazard zones, public
 resources, existing childcare), with each layer's format options (GeoPackage layer,
 Shapefile encoding, CSV/Excel coordinate columns, CRS, GCJ-02/BD-09 datum) and the columns
-that carry what rules need (voltage, capacity, ...). Relative paths are relative to the
-config file. Unknown keys, missing files and missing columns are errors that name the key
-and the file. Every key is documented in ``docs/config.md``; ``examples/fuxin.toml`` is a
-complete example.
+that carry what rules need (voltage, capacity, ...); for parcels also the land-use code and
+name columns (survey DLBM/DLMC or plan codes), idle status, recorded area and storeys, and
+the bureau's idle-land register and planned residential areas (``docs/landuse.md``).
+Relative paths are relative to the config file. Unknown keys, missing files and missing
+columns are errors that name the key and the file. Every key is documented in
+``docs/config.md``; ``examples/fuxin.toml`` is a complete example.
 
 :func:`load_config` reads and checks a file into a frozen :class:`StudyConfig`;
 :func:`study_inputs` reads every input it names; :func:`run_config` runs the study and
@@ -31,7 +33,14 @@ from siting.roles import AMENITY_ROLES, HAZARD_ROLES
 if TYPE_CHECKING:
     from siting.study import StudyResult
 
-__all__ = ["LayerSpec", "StudyConfig", "load_config", "run_config", "study_inputs"]
+__all__ = [
+    "LayerSpec",
+    "StudyConfig",
+    "annotate_parcels",
+    "load_config",
+    "run_config",
+    "study_inputs",
+]
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +84,20 @@ _FORMAT_KEYS = {
 }
 #: Extra keys per role: the columns that carry what the rules need.
 ROLE_KEYS: dict[str, dict[str, str]] = {
-    "parcels": {"id": "column with the parcel id"},
+    "parcels": {
+        "id": "column with the parcel id",
+        "code": "column with the land-use code (DLBM in survey data)",
+        "code_name": "column with the land-use name (DLMC)",
+        "scheme": "land-use code scheme: auto, gbt21010 or guide",
+        "landuse_table": "your land-use code table (CSV, Excel or TOML) over the default",
+        "idle": "column with the idle / low-efficiency status (闲置, 低效用地, yes/no)",
+        "area": "column with the recorded area (checked against the geometry)",
+        "area_unit": "unit of the recorded area: m2, ha, mu or km2",
+        "floors": "column with the storeys of the building on the parcel (reuse)",
+        "footprint": "column with that building's footprint, m² (default: mapped buildings)",
+        "min_area_m2": "smallest site, m² (default: one class, from the rulebook)",
+        "min_width_m": "narrowest site, m (default 10)",
+    },
     "fuel_stations": {"subtype": "subtype of every station (lpg, cng, lng, hydrogen)"},
     "pipelines": {"substance": "column with the substance (gas, oil, ...)"},
     "power_lines": {"voltage": "column with the voltage (e.g. 110kV) - required"},
@@ -94,7 +116,20 @@ ROLE_KEYS: dict[str, dict[str, str]] = {
         "type_column": "column with the amenity per feature",
         "capacity": "column with the places (missing: estimated and labelled)",
     },
+    "idle_land": {
+        "status": "column with idle or low-efficiency per polygon (default: all idle)",
+        "min_share": "share of a parcel the layer must cover (default 0.5)",
+    },
+    "new_residential": {
+        "id": "column with the area's id",
+        "population": "column with the planned residents",
+        "dwellings": "column with the planned dwellings",
+        "persons_per_dwelling": "residents per dwelling (default 3.0)",
+        "rate": "slots per 1,000 residents (default: the rulebook's, 6)",
+    },
 }
+#: Roles that are neither hazards nor facilities.
+_OTHER_ROLES = ("parcels", "idle_land", "new_residential")
 POPULATION_KEYS = {
     "raster": "population GeoTIFF (any CRS)",
     "kind": "count (persons per cell) or density (persons per km²)",
@@ -175,6 +210,64 @@ def _choice(
         msg = f"{path}: {where}.{key} = {value!r}; use one of {list(choices)}"
         raise ConfigError(msg)
     return value
+
+
+_COLUMN_KEYS = frozenset(
+    {"id", "code", "code_name", "idle", "area", "floors", "footprint", "status", "population",
+     "dwellings", "name", "voltage", "substance", "class_column", "type_column", "capacity"}
+)  # fmt: skip
+
+
+def _number(spec: dict[str, Any], key: str, where: str, path: Path, *, low: float,
+            high: float = float("inf"), low_open: bool = False) -> None:  # fmt: skip
+    value = spec.get(key)
+    if value is None:
+        return
+    bad = isinstance(value, bool) or not isinstance(value, int | float)
+    if bad or value < low or value > high or (low_open and value == low):
+        span = f"({low:g}, {high:g}]" if low_open else f"[{low:g}, {high:g}]"
+        msg = f"{path}: {where}.{key} must be a number in {span}, got {value!r}"
+        raise ConfigError(msg)
+
+
+def _check_role_options(role: str, spec: dict[str, Any], path: Path) -> None:
+    """Check the land-use, idle-land and new-residential keys of one layer."""
+    where = f"layers.{role}"
+    for key in _COLUMN_KEYS & set(spec):
+        if not isinstance(spec[key], str) or not spec[key]:
+            msg = f'{path}: {where}.{key} must be a column name (key = "COLUMN"), got {spec[key]!r}'
+            raise ConfigError(msg)
+    if role == "parcels":
+        needs_code = [k for k in ("code_name", "scheme", "landuse_table") if k in spec]
+        if needs_code and "code" not in spec:
+            msg = (
+                f'{path}: [{where}] {needs_code[0]} needs code = "COLUMN" (the land-use code '
+                'column, e.g. code = "DLBM" in survey data)'
+            )
+            raise ConfigError(msg)
+        if "scheme" in spec:
+            _choice(spec, "scheme", ("auto", "gbt21010", "guide"), where, path)
+        if "area_unit" in spec:
+            if "area" not in spec:
+                msg = f'{path}: [{where}] area_unit needs area = "COLUMN"'
+                raise ConfigError(msg)
+            _choice(spec, "area_unit", ("m2", "ha", "mu", "km2"), where, path)
+        if "footprint" in spec and "floors" not in spec:
+            msg = f'{path}: [{where}] footprint needs floors = "COLUMN" (storeys to reuse)'
+            raise ConfigError(msg)
+        _number(spec, "min_area_m2", where, path, low=0)
+        _number(spec, "min_width_m", where, path, low=0)
+    elif role == "idle_land":
+        _number(spec, "min_share", where, path, low=0, high=1, low_open=True)
+    elif role == "new_residential":
+        if "population" not in spec and "dwellings" not in spec:
+            msg = (
+                f'{path}: [{where}] needs population = "COLUMN" (planned residents) or '
+                'dwellings = "COLUMN" (planned dwellings)'
+            )
+            raise ConfigError(msg)
+        _number(spec, "persons_per_dwelling", where, path, low=0, low_open=True)
+        _number(spec, "rate", where, path, low=0)
 
 
 def load_config(path: str | Path) -> StudyConfig:
@@ -278,6 +371,11 @@ def load_config(path: str | Path) -> StudyConfig:
                 "wastewater_plant, waste_transfer, hospital, ...) or class_column"
             )
             raise ConfigError(msg)
+        _check_role_options(role, spec, path)
+        if "landuse_table" in spec:
+            spec["landuse_table"] = _file(
+                spec["landuse_table"], f"layers.{role}.landuse_table", path
+            )
         layers[role] = LayerSpec(role=role, file=file, options=spec)
 
     population = None
@@ -339,6 +437,10 @@ def _area(cfg: StudyConfig) -> gpd.GeoDataFrame | None:
 def study_inputs(cfg: StudyConfig) -> dict[str, Any]:
     """Read every input of a config: the keyword arguments of :func:`siting.run_study`.
 
+    User parcels come annotated (:func:`annotate_parcels`): land-use role, idle land,
+    recorded-area check, size and shape, reused building; parcels whose land use is a hazard
+    source are added to the hazards.
+
     Returns
     -------
     dict
@@ -346,6 +448,110 @@ def study_inputs(cfg: StudyConfig) -> dict[str, Any]:
         ``parcels_gdf``, ``hazards_gdf`` (OSM hazards merged with the user's), and the
         population, census and under-3 options.
     """
+    return _inputs(cfg)[0]
+
+
+def annotate_parcels(
+    parcels: gpd.GeoDataFrame,
+    spec: LayerSpec,
+    *,
+    crs: Any,
+    buildings: gpd.GeoDataFrame,
+    rulebook: Any,
+    idle_layer: gpd.GeoDataFrame | None = None,
+    idle_spec: LayerSpec | None = None,
+) -> gpd.GeoDataFrame:
+    """Annotate the bureau's parcels as ``[layers.parcels]`` asks (docs/landuse.md).
+
+    In order: land-use role (``code``, ``code_name``, ``scheme``, ``landuse_table``:
+    :func:`siting.landuse.classify_parcels`), idle land (``idle`` and ``[layers.idle_land]``:
+    :func:`siting.idleland.mark_idle`), the recorded area against the geometry (``area``,
+    ``area_unit``: :func:`siting.parcel_shape.check_recorded_area`), size and shape (always;
+    ``min_area_m2``, ``min_width_m``: :func:`siting.parcel_shape.shape_checks`, measured in
+    ``crs``) and the building to reuse (``floors``, ``footprint`` or the mapped
+    ``buildings``: :func:`siting.reuse.reused_usable_m2`).
+
+    Parameters
+    ----------
+    parcels
+        Checked parcels (any CRS); not modified.
+    spec
+        The ``[layers.parcels]`` table.
+    crs
+        Metric CRS to measure shapes and footprints in (the study's analysis CRS).
+    buildings
+        Building polygons (any CRS), for footprints when ``floors`` has no ``footprint``.
+    rulebook
+        For the default minimum area (one class: BLDG-10, BLDG-02).
+    idle_layer, idle_spec
+        The ``[layers.idle_land]`` layer and its table.
+
+    Returns
+    -------
+    GeoDataFrame
+        A copy with the columns of :data:`siting.parcels.ANNOTATION_COLUMNS` it could fill.
+    """
+    import pandas as pd
+
+    from siting import idleland, landuse, parcel_shape, reuse
+    from siting.landuse import column_of
+
+    what = f"layers.parcels ({spec.file.name})"
+    out = parcels
+    if spec.get("code"):
+        table = landuse.default_code_table()
+        if spec.get("landuse_table"):
+            table = landuse.merge_code_tables(
+                table, landuse.read_code_table(spec.get("landuse_table"))
+            )
+        out = landuse.classify_parcels(
+            out, code=spec.get("code"), code_name=spec.get("code_name"),
+            scheme=spec.get("scheme", "auto"), table=table, what=what,
+        )  # fmt: skip
+    if spec.get("idle") or idle_layer is not None:
+        opts = idle_spec.options if idle_spec is not None else {}
+        out = idleland.mark_idle(
+            out, column=spec.get("idle"), layer=idle_layer, layer_status=opts.get("status"),
+            min_share=float(opts.get("min_share", 0.5)), what=what,
+        )  # fmt: skip
+    if spec.get("area"):
+        out = out.join(
+            parcel_shape.check_recorded_area(
+                out, column=spec.get("area"), unit=spec.get("area_unit", "m2"), what=what
+            )
+        )
+    metric = out.to_crs(crs)
+    min_area = spec.get("min_area_m2")
+    if min_area is None:
+        min_area = parcel_shape.min_site_area_m2(
+            m2_per_child=rulebook.param("m2_per_child"),
+            class_sizes=rulebook.parameters["class_sizes"].values,
+        )
+    shape = parcel_shape.shape_checks(
+        metric, min_area_m2=float(min_area),
+        min_width_m=float(spec.get("min_width_m", parcel_shape.MIN_WIDTH_M)),
+    )  # fmt: skip
+    out = out.join(shape)
+    if spec.get("floors"):
+        floors = pd.to_numeric(column_of(out, spec.get("floors"), "floors", what), errors="coerce")
+        if spec.get("footprint"):
+            foot = pd.to_numeric(
+                column_of(out, spec.get("footprint"), "footprint", what), errors="coerce"
+            )
+        else:
+            foot = reuse.footprint_from_buildings(metric, buildings.to_crs(crs))
+        usable = reuse.reused_usable_m2(foot.to_numpy(dtype=float), floors.to_numpy(dtype=float))
+        usable[(foot.to_numpy(dtype=float) <= 0) | floors.isna().to_numpy()] = float("nan")
+        out = out.assign(
+            building_floors=floors.to_numpy(dtype=float),
+            footprint_m2=foot.to_numpy(dtype=float),
+            reuse_usable_m2=usable,
+        )
+    return out
+
+
+def _inputs(cfg: StudyConfig) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Run-study keyword arguments, and the extras (new residential areas) for run_config."""
     from siting import hazards, roles, sources
     from siting.datums import warn_datum_shift
     from siting.study import Census, _largest_reach
@@ -362,8 +568,11 @@ def study_inputs(cfg: StudyConfig) -> dict[str, Any]:
     user_haz: dict[str, tuple[gpd.GeoDataFrame, roles.OsmPolicy]] = {}
     user_am: dict[str, tuple[gpd.GeoDataFrame, roles.OsmPolicy]] = {}
     parcels = None
+    extras: dict[str, Any] = {}
+    idle_layer = None
     for role, spec in cfg.layers.items():
-        layer = _read(spec, points_ok=role not in {"parcels", "power_lines", "pipelines"})
+        polygons = {"parcels", "power_lines", "pipelines", "idle_land"}
+        layer = _read(spec, points_ok=role not in polygons)
         if spec.get("datum", "wgs84") == "wgs84" and (layer.geom_type == "Point").all():
             warn_datum_shift(layer, layers["walk_edges"], what=f"layers.{role}", stacklevel=3)
         policy = spec.get("osm", "merge")
@@ -383,6 +592,19 @@ def study_inputs(cfg: StudyConfig) -> dict[str, Any]:
                     )
                     raise ConfigError(msg)
                 parcels = parcels[inside.to_numpy()]
+        elif role == "idle_land":
+            idle_layer = layer
+        elif role == "new_residential":
+            from siting.newareas import PERSONS_PER_DWELLING, new_area_demand
+
+            extras["new_residential"] = new_area_demand(
+                layer, population=spec.get("population"), dwellings=spec.get("dwellings"),
+                persons_per_dwelling=float(spec.get("persons_per_dwelling", PERSONS_PER_DWELLING)),
+                rate_per_1000=float(spec.get("rate", rb.param("new_area_slots_per_1000"))),
+                class_sizes=rb.parameters["class_sizes"].values,
+                max_classes=int(rb.param("max_classes")), id_column=spec.get("id"),
+                name_column=spec.get("name"), what=what,
+            )  # fmt: skip
         elif role in AMENITY_ROLES:
             user_am[role] = (
                 roles.amenities_from_user(
@@ -408,6 +630,22 @@ def study_inputs(cfg: StudyConfig) -> dict[str, Any]:
             user_haz[role] = (layer_haz, policy)
     if user_am:
         layers = {**layers, "amenities": roles.merge_amenities(layers["amenities"], user_am)}
+    if parcels is not None:
+        from siting.crs import metric_crs
+        from siting.landuse import hazards_from_landuse
+
+        parcels = annotate_parcels(
+            parcels, cfg.layers["parcels"],
+            crs=metric_crs(layers["walk_edges"], system=cfg.study.get("analysis_crs", "utm")),
+            buildings=layers["buildings"], rulebook=rb, idle_layer=idle_layer,
+            idle_spec=cfg.layers.get("idle_land"),
+        )  # fmt: skip
+        if "landuse_role" in parcels.columns:
+            from_landuse = hazards_from_landuse(parcels)
+            if len(from_landuse):
+                user_haz["landuse"] = (from_landuse.to_crs("EPSG:4326"), "merge")
+    elif idle_layer is not None:
+        log.warning("[layers.idle_land] is used only with [layers.parcels]: ignored")
     haz = roles.merge_hazards(hazards.hazards_from_layers(layers), user_haz)
     opts: dict[str, Any] = {"layers": layers, "parcels_gdf": parcels, "hazards_gdf": haz}
     if cfg.population:
@@ -434,7 +672,7 @@ def study_inputs(cfg: StudyConfig) -> dict[str, Any]:
         from siting.population import under3_share_from_cbr
 
         opts["under3_share"] = under3_share_from_cbr(float(cfg.study["cbr"]))
-    return opts
+    return opts, extras
 
 
 def _rulebook(cfg: StudyConfig) -> Any:
@@ -467,7 +705,7 @@ def run_config(
     cfg = config if isinstance(config, StudyConfig) else load_config(config)
     if write:
         outputs.check_out_dir(cfg.out)
-    inputs = study_inputs(cfg)
+    inputs, extras = _inputs(cfg)
     result = study.run_study(
         **inputs,
         rulebook=_rulebook(cfg),
@@ -476,6 +714,7 @@ def run_config(
         progress=progress,
         analysis_crs=cfg.study.get("analysis_crs", "utm"),
     )
+    _summarise_parcels(result, extras)
     if write:
         outputs.write_outputs(
             result, cfg.out, lang=cfg.study.get("lang", "zh"),
@@ -483,3 +722,27 @@ def run_config(
             tianditu_key=cfg.study.get("tianditu_key") or os.environ.get("TIANDITU_KEY"),
         )  # fmt: skip
     return result
+
+
+def _summarise_parcels(result: StudyResult, extras: dict[str, Any]) -> None:
+    """Add land use, shape, recorded areas and new residential areas to the summary."""
+    from siting import landuse, newareas
+
+    cand = result.candidates
+    if "landuse_role" in cand.columns:
+        result.summary["landuse"] = landuse.landuse_report(cand)
+    if "shape_fail" in cand.columns:
+        fail = cand["shape_fail"].fillna("").astype(str)
+        result.summary["parcel_shape"] = {
+            "failed": int((fail != "").sum()),
+            **{r: int(fail.str.contains(r).sum()) for r in ("SIZE-AREA", "SIZE-WIDTH")},
+        }
+    if "area_diff" in cand.columns:
+        diff = cand["area_diff"].astype(float)
+        result.summary["recorded_area"] = {
+            "compared": int(diff.notna().sum()),
+            "over_5_percent": int((diff.abs() > 0.05).sum()),
+        }
+    if "new_residential" in extras:
+        assessed = newareas.new_areas_from_result(extras["new_residential"], result)
+        result.summary["new_residential"] = newareas.new_areas_summary(assessed)
