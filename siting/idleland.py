@@ -55,14 +55,16 @@ _IDLE_WORDS = frozenset({"闲置", "闲置土地", "闲置地", "闲置用地", 
 _LOW_WORDS = frozenset({"低效", "低效用地", "低效土地", "城镇低效用地", "low_efficiency",
                         "low-efficiency", "low efficiency", "low"})  # fmt: skip
 _YES = frozenset({"1", "true", "yes", "y", "t", "是"})
-_NO = frozenset({"", "0", "false", "no", "n", "f", "否", "nan", "none"})
+_NO = frozenset({"", "0", "false", "no", "n", "f", "否", "nan", "none", "在用", "已利用", "正常",
+                 "使用中", "已建"})  # fmt: skip
 
 
 def idle_status(values: pd.Series) -> pd.Series:
     """Read an idle / low-efficiency status column: ``"idle"``, ``"low_efficiency"`` or ``""``.
 
     Recognised: 闲置, 闲置土地, 空闲地, 供而未用, idle, vacant, and yes/true/1/是 (idle);
-    低效, 低效用地, 城镇低效用地, low_efficiency (low efficiency); no/false/0/否/empty (neither).
+    低效, 低效用地, 城镇低效用地, low_efficiency (low efficiency); no/false/0/否/在用/已利用/empty
+    (neither).
     Other values count as neither and are logged.
 
     Examples

@@ -232,6 +232,7 @@ def footprint_from_buildings(parcels: gpd.GeoDataFrame, buildings: gpd.GeoDataFr
     require_projected(parcels, "parcels")
     out: np.ndarray = np.zeros(len(parcels))
     polys = buildings.geometry[buildings.geom_type.isin(["Polygon", "MultiPolygon"])].to_numpy()
+    polys = shapely.make_valid(polys)  # OSM buildings may self-intersect
     if len(polys) and len(parcels):
         geoms = parcels.geometry.to_numpy()
         p_idx, b_idx = shapely.STRtree(polys).query(geoms, predicate="intersects")
