@@ -269,7 +269,7 @@ def assess_new_areas(
     if "landuse_role" in candidates.columns:
         role = candidates["landuse_role"].astype(str)
         known = role.isin(["suitable", "co_location"]) | (role == "") | (role == "nan")
-        ok &= known.to_numpy()
+        ok = ok & known.to_numpy()
     pool = candidates[ok]
     pool_geoms = _geoms(pool, crs)
     ids, dists, inside, slots = [], [], [], []

@@ -372,7 +372,7 @@ def check_recorded_area(
         ratio = float(np.nanmedian((diff + 1)[bad]))
         hint = ""
         for name, factor in AREA_UNITS.items():
-            if name != unit and abs(ratio * AREA_UNITS[unit] / factor - 1) < tolerance:
+            if name != unit and ratio > 0 and abs(AREA_UNITS[unit] / ratio / factor - 1) < 0.05:
                 hint = f"; the areas look like {name}: set area_unit = {name!r}"
         warnings.warn(
             f"{what}: {int(bad.sum())} of {len(parcels)} parcel(s) have a recorded area "

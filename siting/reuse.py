@@ -208,6 +208,16 @@ def parcel_slots(
     return np.where(np.isnan(usable), bare, reuse).astype(int)
 
 
+def _valid(geoms: np.ndarray) -> np.ndarray:
+    """Repair invalid polygons (OSM buildings may self-intersect), keeping them polygons."""
+    bad = ~shapely.is_valid(geoms)
+    if not bad.any():
+        return geoms
+    out = geoms.copy()
+    out[bad] = shapely.make_valid(geoms[bad], method="structure", keep_collapsed=False)
+    return out
+
+
 def footprint_from_buildings(parcels: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame) -> pd.Series:
     """Area of the building footprints inside each parcel, m² (parts outside are cut off).
 
@@ -232,9 +242,10 @@ def footprint_from_buildings(parcels: gpd.GeoDataFrame, buildings: gpd.GeoDataFr
     require_projected(parcels, "parcels")
     out: np.ndarray = np.zeros(len(parcels))
     polys = buildings.geometry[buildings.geom_type.isin(["Polygon", "MultiPolygon"])].to_numpy()
-    polys = shapely.make_valid(polys)  # OSM buildings may self-intersect
+    polys = _valid(polys)  # OSM buildings may self-intersect
     if len(polys) and len(parcels):
         geoms = parcels.geometry.to_numpy()
+        geoms = _valid(geoms)
         p_idx, b_idx = shapely.STRtree(polys).query(geoms, predicate="intersects")
         parts = shapely.area(shapely.intersection(geoms[p_idx], polys[b_idx]))
         out = np.bincount(p_idx, weights=parts, minlength=len(parcels))
@@ -255,12 +266,15 @@ def reuse_candidates(
     *,
     kinds: Sequence[str] = REUSE_AMENITIES,
     assumed_floors: float = 1.0,
+    snap_m: float = 20.0,
 ) -> gpd.GeoDataFrame:
     """Existing facilities whose buildings may host infant care, as candidates.
 
     Each facility (``amenity`` in ``kinds``) becomes its building: a facility mapped as a
-    polygon is its own building, a point takes the largest building containing it (points
-    in no building are skipped and logged). Facilities in one building are one candidate.
+    polygon is its own building; a point takes the largest building containing it, else
+    the nearest building within ``snap_m`` (points are often drawn in the yard or at the
+    gate); points farther from any building are skipped and logged. Facilities in one
+    building are one candidate.
 
     Parameters
     ----------
@@ -272,6 +286,8 @@ def reuse_candidates(
         Amenities to reuse.
     assumed_floors
         Storeys assumed where the building has no ``levels`` (``floors_assumed`` is set).
+    snap_m
+        Largest distance from a point to its building when no building contains it, m.
 
     Returns
     -------
@@ -284,7 +300,7 @@ def reuse_candidates(
     require_projected(amenities, "amenities")
     rows = amenities[amenities["amenity"].isin(list(kinds))].reset_index(drop=True)
     polys = buildings[buildings.geom_type.isin(["Polygon", "MultiPolygon"])]
-    polys = polys.reset_index(drop=True)
+    polys = polys.reset_index(drop=True).set_geometry(_valid(polys.geometry.to_numpy()))
     geoms = rows.geometry.to_numpy()
     is_area = np.isin(shapely.get_type_id(geoms), [3, 6])
     building = np.full(len(rows), -1)
@@ -294,6 +310,12 @@ def reuse_candidates(
         p_idx, b_idx = shapely.STRtree(shapes).query(geoms[points], predicate="within")
         for i in np.argsort(shapely.area(shapes[b_idx]), kind="stable"):
             building[points[p_idx[i]]] = b_idx[i]  # the largest building comes last and wins
+        loose = points[building[points] < 0]
+        if len(loose) and snap_m > 0:
+            (near_p, near_b), _ = shapely.STRtree(shapes).query_nearest(
+                geoms[loose], max_distance=snap_m, return_distance=True, all_matches=False
+            )
+            building[loose[near_p]] = near_b
     lost = int(((~is_area) & (building < 0)).sum())
     if lost:
         log.info("%d facilities to reuse lie in no mapped building: skipped", lost)
