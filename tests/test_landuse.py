@@ -505,3 +505,22 @@ def test_role_labels() -> None:
         landuse.role_label("hazard:hazardous_storage", "en") == "hazard source (hazardous_storage)"
     )
     assert landuse.role_label("unknown") == "代码不在对照表中"
+
+
+def test_docs_list_the_table_and_the_keys() -> None:
+    """docs/landuse.md lists every row of the default table; docs/config.md every key."""
+    docs = Path(__file__).parents[1] / "docs"
+    text = (docs / "landuse.md").read_text(encoding="utf-8")
+    listed, scheme = set(), None
+    for line in text[text.index("## The default table") :].splitlines():
+        if line.startswith("### "):
+            scheme = "gbt21010" if "gbt21010" in line else "guide"
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if scheme and line.startswith("| ") and cells[0] not in {"code", "---"}:
+            listed.add((scheme, cells[0], cells[2].replace(" · idle", "")))
+    table = landuse.default_code_table()
+    assert listed == set(zip(table["scheme"], table["code"], table["role"], strict=True))
+    keys = (docs / "config.md").read_text(encoding="utf-8")
+    for role in ("parcels", "idle_land", "new_residential"):
+        for key in config.ROLE_KEYS[role]:
+            assert f"`{key}`" in keys, (role, key)
