@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -47,9 +47,11 @@ __all__ = [
     "DEFAULT_WEIGHTS",
     "METHODS",
     "Criterion",
+    "ScoringConfig",
     "default_normalisation",
     "rank_scores",
     "score_parcels",
+    "scoring_config",
 ]
 
 #: Aggregation methods of :func:`score_parcels`.
@@ -308,3 +310,136 @@ def score_parcels(
     out["score"] = np.where(ok, score, np.nan)
     out["rank"] = rank_scores(out["score"], parcel_id=parcel_id, eligible=eligible)
     return out
+
+
+# ----------------------------------------------------------------------------- config
+
+_CONFIG_KEYS = {
+    "method": "wlc (weighted linear combination) or topsis",
+    "weights": "criterion -> weight (any scale; normalised to sum 1)",
+    "ahp": "AHP pairwise matrix: criteria = [...], matrix = [[...], ...]",
+    "normalisation": "criterion -> {kind = linear | threshold | fuzzy, ...}",
+    "stability": "Monte Carlo rank stability: spread, draws, seed",
+}
+_STABILITY_KEYS = {"spread", "draws", "seed"}
+
+
+@dataclass(frozen=True)
+class ScoringConfig:
+    """How to score, from the ``[scoring]`` table of a study config (:func:`scoring_config`).
+
+    Attributes
+    ----------
+    method
+        ``"wlc"`` or ``"topsis"``.
+    weights
+        Criterion -> weight, summing to 1 (from ``weights`` or the AHP matrix).
+    ahp
+        The AHP result when the weights came from a pairwise matrix (its consistency ratio
+        belongs in the summary), else None.
+    normalisation
+        Criterion -> normalisation, for the criteria that do not use the default.
+    spread, draws, seed
+        Rank-stability options (:func:`siting.stability.rank_stability`).
+    """
+
+    method: str = "wlc"
+    weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
+    ahp: Any = None
+    normalisation: dict[str, Normalisation] = field(default_factory=dict)
+    spread: float = 0.2
+    draws: int = 2000
+    seed: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready summary."""
+        return {
+            "method": self.method,
+            "weights": {k: round(v, 6) for k, v in self.weights.items()},
+            "ahp": None if self.ahp is None else self.ahp.as_dict(),
+            "normalisation": {k: v.describe() for k, v in self.normalisation.items()},
+            "stability": {"spread": self.spread, "draws": self.draws, "seed": self.seed},
+        }
+
+
+def scoring_config(
+    table: Mapping[str, Any] | None, *, criteria_info: Mapping[str, Criterion] = CRITERIA
+) -> ScoringConfig:
+    """Read and check a ``[scoring]`` config table.
+
+    Parameters
+    ----------
+    table
+        E.g. ``{"method": "topsis", "ahp": {"criteria": [...], "matrix": [[...]]},
+        "normalisation": {"dist_stop_m": {"kind": "fuzzy", ...}}, "stability":
+        {"spread": 0.2, "draws": 2000, "seed": 0}}``; None or empty = the defaults.
+    criteria_info
+        The criteria that may be weighted.
+
+    Returns
+    -------
+    ScoringConfig
+
+    Raises
+    ------
+    ConfigError
+        On an unknown key, both ``weights`` and ``ahp``, weights or an AHP matrix that do
+        not match the criteria, an inconsistent or non-reciprocal AHP matrix, or bad
+        normalisation or stability options.
+
+    Examples
+    --------
+    >>> cfg = scoring_config({"method": "topsis", "weights": {"walk_under3": 1, "area_m2": 1}})
+    >>> cfg.method, cfg.weights
+    ('topsis', {'walk_under3': 0.5, 'area_m2': 0.5})
+    """
+    from siting.stability import weight_draws
+    from siting.weights import ahp_weights
+
+    t = dict(table or {})
+    unknown = sorted(set(t) - set(_CONFIG_KEYS))
+    if unknown:
+        msg = f"unknown key(s) {unknown} in [scoring]; allowed: {_CONFIG_KEYS}"
+        raise ConfigError(msg)
+    method = t.get("method", "wlc")
+    if method not in METHODS:
+        msg = f"[scoring] method must be one of {list(METHODS)}, got {method!r}"
+        raise ConfigError(msg)
+    if "weights" in t and "ahp" in t:
+        msg = "[scoring] gives both weights and ahp: keep one of them"
+        raise ConfigError(msg)
+    ahp = None
+    if "ahp" in t:
+        spec = t["ahp"]
+        if not isinstance(spec, Mapping) or set(spec) != {"criteria", "matrix"}:
+            msg = (
+                "[scoring.ahp] needs exactly criteria = [names] and matrix = [[...], ...] "
+                f"(one row per criterion); got {spec!r}"
+            )
+            raise ConfigError(msg)
+        ahp = ahp_weights(spec["matrix"], list(spec["criteria"]))
+        weights = check_weights(ahp.weights, known=criteria_info)
+    elif "weights" in t:
+        if not isinstance(t["weights"], Mapping):
+            msg = f"[scoring] weights must be a table criterion = weight, got {t['weights']!r}"
+            raise ConfigError(msg)
+        weights = check_weights(t["weights"], known=criteria_info)
+    else:
+        weights = check_weights(DEFAULT_WEIGHTS, known=criteria_info)
+    norm_table = t.get("normalisation", {})
+    if not isinstance(norm_table, Mapping):
+        msg = f"[scoring.normalisation] must be a table of criterion tables, got {norm_table!r}"
+        raise ConfigError(msg)
+    normalisation = _resolve_normalisation(norm_table, list(norm_table), criteria_info)
+    stab = t.get("stability", {})
+    if not isinstance(stab, Mapping) or set(stab) - _STABILITY_KEYS:
+        msg = f"[scoring.stability] takes only {sorted(_STABILITY_KEYS)}, got {stab!r}"
+        raise ConfigError(msg)
+    spread = stab.get("spread", 0.2)
+    draws = stab.get("draws", 2000)
+    seed = stab.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        msg = f"[scoring.stability] seed must be an integer, got {seed!r}"
+        raise ConfigError(msg)
+    weight_draws(weights, spread=spread, draws=draws, seed=seed)  # checks spread and draws
+    return ScoringConfig(method, weights, ahp, normalisation, float(spread), int(draws), seed)

@@ -377,3 +377,66 @@ def test_topsis_all_alike_scores_full_marks():
     np.testing.assert_allclose(got["score"], [100.0, 100.0])
     np.testing.assert_allclose(got["contrib_area_m2"], [75.0, 75.0])
     assert list(got["rank"]) == [2, 1]
+
+
+def test_scoring_config_table():
+    import tomllib
+
+    from siting.scoring import scoring_config
+
+    cfg = scoring_config(
+        tomllib.loads(
+            """
+            method = "topsis"
+            [ahp]
+            criteria = ["unserved_under3", "walk_under3", "dist_stop_m"]
+            matrix = [[1, 2, 5], [0.5, 1, 3], [0.2, 0.333, 1]]
+            [normalisation.dist_stop_m]
+            kind = "fuzzy"
+            shape = "decreasing"
+            points = [300, 800]
+            [stability]
+            spread = 0.3
+            draws = 500
+            seed = 4
+            """
+        )
+    )
+    assert cfg.method == "topsis"
+    assert cfg.weights == pytest.approx(cfg.ahp.weights)
+    assert cfg.weights["unserved_under3"] > cfg.weights["walk_under3"] > cfg.weights["dist_stop_m"]
+    assert cfg.normalisation["dist_stop_m"].points == (300.0, 800.0)
+    assert (cfg.spread, cfg.draws, cfg.seed) == (0.3, 500, 4)
+    assert cfg.as_dict()["ahp"]["consistency_ratio"] < 0.1
+    assert scoring_config(None).weights == pytest.approx(
+        {k: v / sum(DEFAULT_WEIGHTS.values()) for k, v in DEFAULT_WEIGHTS.items()}
+    )
+
+
+@pytest.mark.parametrize(
+    ("table", "match"),
+    [
+        ({"colour": 1}, r"unknown key\(s\) \['colour'\]"),
+        ({"method": "vikor"}, "method must be one of"),
+        ({"weights": {"a": 1}, "ahp": {}}, "both weights and ahp"),
+        ({"weights": {"parking": 1}}, r"unknown criterion weight\(s\) \['parking'\]"),
+        ({"ahp": {"criteria": ["area_m2"]}}, "needs exactly criteria"),
+        (
+            {"ahp": {"criteria": ["area_m2", "parking"], "matrix": [[1, 2], [0.5, 1]]}},
+            r"unknown criterion weight\(s\) \['parking'\]",
+        ),
+        (
+            {"ahp": {"criteria": ["area_m2", "walk_under3"], "matrix": [[1, 2], [2, 1]]}},
+            "not reciprocal",
+        ),
+        ({"normalisation": {"area_m2": {"kind": "fuzzy"}}}, "needs 2 ascending"),
+        ({"stability": {"spread": 2}}, "spread"),
+        ({"stability": {"runs": 2}}, "takes only"),
+        ({"stability": {"seed": 1.5}}, "seed must be an integer"),
+    ],
+)
+def test_scoring_config_errors(table, match):
+    from siting.scoring import scoring_config
+
+    with pytest.raises(siting.ConfigError, match=match):
+        scoring_config(table)
