@@ -333,17 +333,19 @@ def landuse_report(classified: pd.DataFrame) -> dict[str, Any]:
         ``parent_matches`` (code -> parent used), ``idle`` and ``low_efficiency`` parcels.
         JSON-ready.
     """
-    if "landuse_role" not in classified.columns:
+    if "landuse_scheme" not in classified.columns:
         return {}
-    roles = classified["landuse_role"].astype(str)
-    codes = classified["landuse_code"].astype(str).replace("", _NO_CODE)
+    classified = classified[classified["landuse_scheme"].notna().to_numpy()]
+    roles = classified["landuse_role"].fillna("unknown").astype(str)
+    codes = classified["landuse_code"].fillna("").astype(str).replace("", _NO_CODE)
     pairs = pd.DataFrame({"code": codes, "role": roles}).value_counts()
     by_code = {
         str(key[0]): {"role": str(key[1]), "parcels": int(n)}  # type: ignore[index]
         for key, n in pairs.items()
     }
-    parents = classified["landuse_match"].astype(str)
-    status = classified.get("land_status", pd.Series("", index=classified.index)).astype(str)
+    parents = classified["landuse_match"].fillna("").astype(str)
+    status = classified.get("land_status", pd.Series("", index=classified.index))
+    status = status.fillna("").astype(str)
     scheme = classified["landuse_scheme"].iloc[0] if len(classified) else ""
     return {
         "scheme": str(scheme),
@@ -385,7 +387,7 @@ def hazards_from_landuse(classified: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     >>> hazards_from_landuse(p)[["hazard_class", "subtypes", "substance_assumed"]].values.tolist()
     [['pipeline', 'unknown', True]]
     """
-    roles = classified["landuse_role"].astype(str)
+    roles = classified["landuse_role"].fillna("").astype(str)
     rows = classified[roles.str.startswith("hazard:").to_numpy()]
     parts = rows["landuse_role"].astype(str).str.split(":")
     cls = parts.str[1].to_numpy(dtype=object)
@@ -415,15 +417,15 @@ def hazards_from_landuse(classified: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 def exclusion_reasons(candidates: pd.DataFrame) -> pd.Series:
     """Land-use exclusion of each candidate: ``"LAND-USE"``, ``"LAND-UNKNOWN"`` or ``""``.
 
-    Candidates without land-use columns (e.g. street blocks) are not excluded. Aligned to
-    ``candidates``.
+    Candidates without a land-use role (street blocks, or the rows of a layer without land
+    use data) are not excluded; a code missing from the table has the role ``"unknown"``.
+    Aligned to ``candidates``.
     """
     if "landuse_role" not in candidates.columns:
         return pd.Series("", index=candidates.index, dtype=object)
-    role = candidates["landuse_role"].fillna("unknown").astype(str)
-    out = np.where(
-        role == "unknown", "LAND-UNKNOWN", np.where(role.isin(CANDIDATE_ROLES), "", "LAND-USE")
-    )
+    role = candidates["landuse_role"].fillna("").astype(str)
+    keep = role.isin(CANDIDATE_ROLES) | (role == "")
+    out = np.where(role == "unknown", "LAND-UNKNOWN", np.where(keep, "", "LAND-USE"))
     return pd.Series(out, index=candidates.index, dtype=object)
 
 
@@ -481,7 +483,7 @@ def role_label(role: str, lang: str = "zh") -> str:
 
 
 def compliance_rows(candidates: pd.DataFrame) -> pd.DataFrame:
-    """Compliance-card rows for land use.
+    """Compliance-card rows for land use (parcels classified by :func:`classify_parcels`).
 
     Rows have the columns of :func:`siting.constraints.compliance_table`, so they can be
     concatenated to it. Every parcel with a land-use code gets one row: ``LAND-USE``
@@ -494,11 +496,14 @@ def compliance_rows(candidates: pd.DataFrame) -> pd.DataFrame:
     candidates
         With ``parcel_id`` and the columns of :func:`classify_parcels`.
     """
-    if "landuse_role" not in candidates.columns:
+    if "landuse_scheme" not in candidates.columns:
         return pd.DataFrame(columns=_CARD_COLUMNS)
+    candidates = candidates[candidates["landuse_scheme"].notna().to_numpy()]
     role = candidates["landuse_role"].fillna("unknown").astype(str)
     code_name = (
-        candidates["landuse_code"].astype(str) + " " + candidates["landuse_name"].astype(str)
+        candidates["landuse_code"].fillna("").astype(str)
+        + " "
+        + candidates["landuse_name"].fillna("").astype(str)
     )
     label = code_name.str.strip().to_numpy()
     zh = [role_label(r, "zh") for r in role]

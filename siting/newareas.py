@@ -42,6 +42,7 @@ __all__ = [
     "LABELS",
     "PERSONS_PER_DWELLING",
     "assess_new_areas",
+    "labelled_table",
     "new_area_demand",
     "new_areas_from_result",
     "new_areas_summary",
@@ -267,8 +268,8 @@ def assess_new_areas(
     out["served_by_selected"] = reached
     ok = candidates["eligible"].to_numpy(dtype=bool)
     if "landuse_role" in candidates.columns:
-        role = candidates["landuse_role"].astype(str)
-        known = role.isin(["suitable", "co_location"]) | (role == "") | (role == "nan")
+        role = candidates["landuse_role"].fillna("").astype(str)
+        known = role.isin(["suitable", "co_location"]) | (role == "")
         ok = ok & known.to_numpy()
     pool = candidates[ok]
     pool_geoms = _geoms(pool, crs)
@@ -386,3 +387,41 @@ def new_areas_summary(assessed: pd.DataFrame) -> dict[str, Any]:
         "required_slots": int(assessed["required_slots"].sum()),
         "rows": rows,
     }
+
+
+def labelled_table(assessed: pd.DataFrame, *, lang: str = "zh") -> pd.DataFrame:
+    """Show the assessed areas with readable headers and values (popups, report).
+
+    Parameters
+    ----------
+    assessed
+        From :func:`assess_new_areas`.
+    lang
+        ``"zh"`` or ``"en"``.
+
+    Returns
+    -------
+    DataFrame
+        One row per area, the columns of :data:`LABELS` present, headed by their label;
+        flags read 是/否 (yes/no), distances are whole metres, missing distances are empty.
+
+    Examples
+    --------
+    >>> a = pd.DataFrame({"area_id": ["N001"], "required_slots": [25.0], "flagged": [True],
+    ...                   "nearest_facility_m": [np.inf]})
+    >>> labelled_table(a, lang="en").iloc[0].to_dict()  # doctest: +NORMALIZE_WHITESPACE
+    {'New residential area': 'N001', 'Required slots (whole classes)': '25',
+     'Nearest existing facility, m': '', 'No facility serves it': 'yes'}
+    """
+    i = 1 if lang == "en" else 0
+    yes, no = ("yes", "no") if lang == "en" else ("是", "否")
+
+    def fmt(value: object) -> str:
+        if isinstance(value, bool | np.bool_):
+            return yes if value else no
+        if isinstance(value, float | np.floating):
+            return f"{value:.0f}" if math.isfinite(value) else ""
+        return str(value)
+
+    cols = [c for c in LABELS if c in assessed.columns]
+    return pd.DataFrame({LABELS[c][i]: [fmt(v) for v in assessed[c]] for c in cols})

@@ -401,9 +401,12 @@ def compliance_rows(
 
     Columns as :func:`siting.constraints.compliance_table`. Every candidate with
     :func:`shape_checks` columns gets a ``SIZE-AREA`` and a ``SIZE-WIDTH`` row
-    (``measured_m``: the width for ``SIZE-WIDTH``, and ``margin_m`` its margin).
+    (``measured_m``: the width for ``SIZE-WIDTH``, and ``margin_m`` its margin); rows
+    without them (e.g. reused buildings added later) get none.
     """
     frames = []
+    if "shape_fail" in candidates.columns:
+        candidates = candidates[candidates["shape_fail"].notna().to_numpy()]
     n = len(candidates)
     pid = candidates["parcel_id"].astype(str).to_numpy()
     base = {"kind": "info", "hard": True, "n_features": 0, "screening_m": np.nan,

@@ -524,3 +524,23 @@ def test_docs_list_the_table_and_the_keys() -> None:
     for role in ("parcels", "idle_land", "new_residential"):
         for key in config.ROLE_KEYS[role]:
             assert f"`{key}`" in keys, (role, key)
+
+
+def test_rows_without_land_use_are_not_excluded() -> None:
+    """Street blocks or reuse buildings next to classified parcels: no land-use verdict."""
+    coded = gpd.GeoDataFrame(
+        {"parcel_id": ["P1", "P2"], "DLBM": ["0799", "0601"]},
+        geometry=[shapely.box(0, 0, 40, 40), shapely.box(50, 0, 90, 40)], crs=32651,
+    )  # fmt: skip
+    with pytest.warns(UserWarning, match="0799"):
+        coded = landuse.classify_parcels(coded, code="DLBM", scheme="gbt21010")
+    block = gpd.GeoDataFrame(
+        {"parcel_id": ["B1"]}, geometry=[shapely.box(0, 50, 40, 90)], crs=32651
+    )
+    reused = block.assign(parcel_id="R1", landuse_role="co_location", parcel_source="reuse")
+    cand = pd.concat([coded, block, reused], ignore_index=True)
+    assert landuse.exclusion_reasons(cand).tolist() == ["LAND-UNKNOWN", "LAND-USE", "", ""]
+    assert landuse.compliance_rows(cand)["parcel_id"].tolist() == ["P1", "P2"]
+    report = landuse.landuse_report(cand)
+    assert report["parcels"] == 2 and report["unknown"] == {"0799": 1}
+    assert landuse.hazards_from_landuse(cand)["hazard_class"].tolist() == ["industrial"]

@@ -205,3 +205,15 @@ def test_config_new_residential_needs_a_column(karhula_pbf, tmp_path) -> None:
 def test_labels_cover_popup_columns() -> None:
     assert all(len(v) == 2 and all(v) for v in newareas.LABELS.values())
     assert isinstance(pd.Series(newareas.LABELS).index[0], str)
+
+
+def test_labelled_table_for_popups_and_report(study, areas) -> None:
+    out = newareas.new_areas_from_result(
+        newareas.new_area_demand(areas, dwellings="households"), study
+    )
+    zh = newareas.labelled_table(out)
+    en = newareas.labelled_table(out, lang="en")
+    assert list(zh.columns) == [newareas.LABELS[c][0] for c in newareas.LABELS]
+    assert set(zh["缺少托育服务"]) <= {"是", "否"} and len(en) == len(out)
+    assert (zh["应配托位（整班）"] == out["required_slots"].map(lambda v: f"{v:.0f}")).all()
+    assert (en["Nearest candidate parcels"] == out["candidate_ids"]).all()
