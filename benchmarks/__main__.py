@@ -143,6 +143,10 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911 - one return pe
         from benchmarks import map as map_case
 
         return map_case.main(given[2:])
+    if given[:2] == ["--case", "scale"]:  # the partitioned study on dask: benchmarks/scale.py
+        from benchmarks import scale
+
+        return scale.main(given[2:])
     if given[:2] == ["--case", "pbf"]:  # a study area out of a large PBF: benchmarks/pbf.py
         from benchmarks import pbf
 

@@ -13,8 +13,8 @@ laid over the whole grid from a seeded generator: long 220 kV power lines crossi
 (``LINES_PER_10KM`` per 10 km of its width), one fuel station per ``FUEL_PER_KM2`` square
 kilometres and one kindergarten (existing supply, 60 places) per tile at random points.
 
-Written: ``layers.gpkg`` (every layer, EPSG:32635) and ``parcels.parquet`` (GeoParquet), or
-use :func:`large_study` in memory.
+Written: ``layers.gpkg`` (every layer but ``walk_nodes``, EPSG:32635) and ``parcels.parquet``
+(GeoParquet), or use :func:`large_study` in memory.
 """
 
 from __future__ import annotations
@@ -43,6 +43,9 @@ FUEL_PER_KM2 = 2.0
 #: Offset between the OSM ids of two copies.
 ID_STRIDE = 10**11
 SEED = 20240601
+#: Layers not copied: the study does not read the walk network's nodes (the edges carry
+#: their ids).
+SKIP = ("walk_nodes",)
 
 for _p in (ROOT, ROOT / "scripts"):
     if str(_p) not in sys.path:
@@ -107,13 +110,15 @@ def large_study(
     for c in range(copies):
         dx, dy = (c % cols) * w, (c // cols) * h
         for key, layer in one.items():
+            if key in SKIP:
+                continue
             parts.setdefault(key, []).append(_offset_ids(_shift(layer, dx, dy), c * ID_STRIDE))
         p = _shift(plots, dx, dy)
         p["parcel_id"] = p["parcel_id"] + f"-t{c}"
         parcel_parts.append(p)
-    layers = {
-        k: gpd.GeoDataFrame(pd.concat(v, ignore_index=True), crs=CRS) for k, v in parts.items()
-    }
+    layers = {}
+    for key in list(parts):  # one layer at a time, freeing its copies as it goes
+        layers[key] = gpd.GeoDataFrame(pd.concat(parts.pop(key), ignore_index=True), crs=CRS)
     parcels = gpd.GeoDataFrame(pd.concat(parcel_parts, ignore_index=True), crs=CRS)
     parcels = parcels.iloc[:n_parcels].reset_index(drop=True)
     if extra_hazards:

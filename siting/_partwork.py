@@ -35,13 +35,15 @@ __all__ = [
     "merge_parquet",
     "normalisation_ranges",
     "partition_summary",
+    "peak_rss_mb",
     "scores_task",
     "selected_frame",
     "study_fingerprint",
 ]
 
 
-def _peak_rss_mb() -> float:
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far, MB."""
     import resource
 
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1)
@@ -149,7 +151,7 @@ def criteria_task(data: dict[str, Any], ctx: dict[str, Any]) -> dict[str, Any]:
             if r.hard
         },
         "seconds": {k: round(v, 3) for k, v in t.items()},
-        "peak_rss_mb": _peak_rss_mb(),
+        "peak_rss_mb": peak_rss_mb(),
         "inputs": {k: len(data[k]) for k in ("parcels", "hazards", "edges", "homes", "roads")},
     }
 
@@ -187,7 +189,7 @@ def scores_task(pid: int, ctx: dict[str, Any]) -> dict[str, Any]:
     name = f"scores/part-{pid:05d}.parquet"
     files = {name: _write_parquet(frame, out / name)}
     return {"files": files, "seconds": {"scores": round(time.perf_counter() - t0, 3)},
-            "peak_rss_mb": _peak_rss_mb()}  # fmt: skip
+            "peak_rss_mb": peak_rss_mb()}  # fmt: skip
 
 
 def candidates_task(
@@ -207,7 +209,7 @@ def candidates_task(
     name = f"candidates/part-{pid:05d}.parquet"
     files = {name: _write_parquet(frame[cols], out / name)}
     return {"files": files, "seconds": {"candidates": round(time.perf_counter() - t0, 3)},
-            "peak_rss_mb": _peak_rss_mb()}  # fmt: skip
+            "peak_rss_mb": peak_rss_mb()}  # fmt: skip
 
 
 def merge_parquet(files: list[Path], target: Path) -> int:
@@ -391,4 +393,10 @@ def partition_summary(
         "workers": workers,
         "task_seconds": seconds,
         "worker_peak_rss_mb": max(peaks, default=0.0),
+        "worker_peak_rss_mb_by_stage": {
+            st: max(
+                (e.get("peak_rss_mb", 0.0) for e in manifest["stages"][st].values()), default=0.0
+            )
+            for st in stages
+        },
     }

@@ -108,8 +108,13 @@ class PartitionedResult:
         """The merged GeoParquet of every parcel."""
         return self.out_dir / "candidates.parquet"
 
-    def candidates(self, columns: list[str] | None = None) -> gpd.GeoDataFrame:
-        """Every parcel (read from the merged GeoParquet; partition by partition order)."""
+    def candidates(self, columns: list[str] | None = None) -> pd.DataFrame:
+        """Every parcel (read from the merged GeoParquet; partition by partition order).
+
+        Without ``geometry`` among ``columns``, a plain DataFrame.
+        """
+        if columns is not None and "geometry" not in columns:
+            return pd.read_parquet(self.candidates_path, columns=columns)
         return gpd.read_parquet(self.candidates_path, columns=columns)
 
     def candidates_dask(self) -> Any:
@@ -184,6 +189,7 @@ class _Stages:
 
     def __init__(self, progress: bool) -> None:
         self.seconds: dict[str, float] = {}
+        self.peak_mb: dict[str, float] = {}  # the client's peak memory after each stage
         self.progress = progress
 
     @contextmanager
@@ -193,6 +199,7 @@ class _Stages:
         t0 = time.perf_counter()
         yield
         self.seconds[name] = round(time.perf_counter() - t0, 3)
+        self.peak_mb[name] = _partwork.peak_rss_mb()
         log.info("%s: %.2f s", name, self.seconds[name])
 
 
@@ -328,7 +335,7 @@ def run_study_partitioned(
     cap = scoring.CRITERIA["hazard_margin_m"].cap
     with timer.stage("crs"):
         crs = metric_crs(layers["walk_edges"], system=analysis_crs)
-        lay = {name: layer.to_crs(crs) for name, layer in layers.items()}
+        lay = {name: _project(layer, crs) for name, layer in layers.items() if name in _USED}
     with timer.stage("hazards"):
         if hazards_gdf is None:
             haz = hazards.hazards_from_layers(lay)
@@ -571,6 +578,7 @@ def run_study_partitioned(
         "weights": dict(weights),
         "partitions": part_info,
         "seconds": timer.seconds,
+        "client_peak_rss_mb": timer.peak_mb,
     }
     text = json.dumps(summary, indent=1, ensure_ascii=False, default=str)
     checkpoint.write_atomic(out / "summary.json", lambda p: p.write_text(text, encoding="utf-8"))
@@ -578,6 +586,16 @@ def run_study_partitioned(
         out_dir=out, selected=sel, catchments=catch, summary=summary, dashboard_link=link,
         n_partitions=len(parts), part_files=files,
     )  # fmt: skip
+
+
+#: Layers the study reads (``walk_nodes`` and others are not projected).
+_USED = ("walk_edges", "roads", "buildings", "landuse", "amenities", "stops", "power",
+         "pipelines", "sites")  # fmt: skip
+
+
+def _project(layer: gpd.GeoDataFrame, crs: Any) -> gpd.GeoDataFrame:
+    """Return the layer in ``crs``: itself (not a copy) when it is already there."""
+    return layer if layer.crs is not None and layer.crs == crs else layer.to_crs(crs)
 
 
 def _community_share(

@@ -1,0 +1,296 @@
+"""The partitioned study on a dask LocalCluster gives the in-process answers (real OSM data).
+
+Reference: :func:`siting.run_study` on the same inputs. Partitions are checked to really cut
+through setbacks and walking catchments (hazards and counted homes outside a parcel's own
+partition), and a worker killed mid-run is reported by partition and resumed.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import itertools
+import json
+import os
+import sys
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from distributed import Client, LocalCluster
+from distributed.diagnostics.plugin import WorkerPlugin
+
+from siting import ConfigError, run_study
+from siting.access import network_from_edges, walk_distances
+from siting.checkpoint import finished, load_manifest, remove_partial, save_manifest, write_atomic
+from siting.crs import metric_crs
+from siting.distributed import PartitionError, run_study_partitioned
+from siting.partition import halo_widths, hazard_catalogue, hilbert_partitions, rows_near
+from siting.rulebook import default_rulebook
+from siting.sources import layers_from_gpkg
+
+ROOT = Path(__file__).resolve().parents[1]
+CRITERIA = [
+    "walk_under3", "walk_residents", "radius_under3", "unserved_under3", "dist_public_m",
+    "dist_stop_m", "dist_main_road_m", "frontage_roads", "arterial_only_frontage",
+    "dist_childcare_m", "hazard_margin_m", "buildable_m2", "capacity_slots",
+]  # fmt: skip
+
+
+def _script(name: str):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture(scope="module")
+def client():
+    """Two worker processes; a task on a worker that dies is reported at once."""
+    import dask
+
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        cluster = LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
+            memory_limit=0,
+        )  # fmt: skip
+        c = Client(cluster)
+    yield c
+    c.close()
+    cluster.close()
+
+
+@pytest.fixture(scope="module")
+def karhula():
+    """The Karhula demo with blocks and every building as candidates (~2,000 parcels)."""
+    layers = layers_from_gpkg(ROOT / "data" / "demo" / "karhula.gpkg")
+    plots = _script("make_big_study")._plots(layers)
+    return layers, plots, run_study(layers, parcels_gdf=plots, k=3)
+
+
+@pytest.fixture(scope="module")
+def karhula_parts(karhula, client, tmp_path_factory):
+    layers, plots, _ = karhula
+    out = tmp_path_factory.mktemp("karhula")
+    return run_study_partitioned(
+        layers, parcels_gdf=plots, k=3, out_dir=out, n_partitions=4, cluster=client
+    )
+
+
+def _compare(ref: gpd.GeoDataFrame, got: gpd.GeoDataFrame, *, exact_ranks: bool) -> None:
+    a = ref.set_index("parcel_id")
+    b = got.set_index("parcel_id").loc[a.index]
+    assert len(got) == len(ref)
+    assert (a["eligible"] == b["eligible"]).all()
+    assert (a["excluded_by"] == b["excluded_by"]).all()
+    for col in [*CRITERIA, *a.filter(regex="^(dist|margin|penalty)_").columns]:
+        np.testing.assert_allclose(b[col], a[col], rtol=1e-9, atol=1e-9, err_msg=col)
+    np.testing.assert_allclose(b["score"], a["score"], rtol=0, atol=1e-9)
+    ok = a["eligible"].to_numpy()
+    ra, rb = a["rank"].to_numpy()[ok].astype(int), b["rank"].to_numpy()[ok].astype(int)
+    if exact_ranks:
+        np.testing.assert_array_equal(rb, ra)
+        return
+    # scores that differ only by the order of a floating-point sum (< 1e-9 points) are
+    # ties; each parcel must hold a rank within its tie group of the in-process ranking
+    score = a["score"].to_numpy()[ok]
+    order = np.argsort(ra)
+    group = np.empty(len(ra), dtype=int)
+    group[order] = np.r_[0, np.cumsum(np.diff(score[order]) < -1e-9)]
+    lo = pd.Series(ra).groupby(group).transform("min").to_numpy()
+    hi = pd.Series(ra).groupby(group).transform("max").to_numpy()
+    assert ((rb >= lo) & (rb <= hi)).all()
+    assert np.sort(rb).tolist() == np.sort(ra).tolist()
+    assert (ra == rb).mean() > 0.99
+
+
+def _cut_counts(cand, hazards, homes, net, parts) -> tuple[int, int]:
+    """Excluded parcels whose deciding hazard point, and parcels whose counted homes, lie
+    nearer to a parcel of another partition (the partitions cut setbacks and catchments)."""
+    part_of = np.empty(len(cand), dtype=int)
+    for p in parts:
+        part_of[p.rows] = p.id
+    tree = cand.sindex
+
+    def owner(points: np.ndarray) -> np.ndarray:
+        (_, near) = tree.nearest(points, return_all=False)
+        return part_of[near]
+
+    reach = max(r.dist_m or 0.0 for r in default_rulebook().active_rules if r.hard)
+    bad = np.flatnonzero(~cand["eligible"].to_numpy())
+    p_idx, h_idx = hazards.sindex.query(
+        cand.geometry.to_numpy()[bad], predicate="dwithin", distance=reach
+    )
+    lines = shapely.shortest_line(
+        cand.geometry.to_numpy()[bad][p_idx], hazards.geometry.to_numpy()[h_idx]
+    )
+    on_hazard = shapely.get_point(lines, 1)
+    cut_setbacks = np.unique(bad[p_idx][owner(on_hazard) != part_of[bad[p_idx]]])
+    sample = np.arange(0, len(cand), 7)
+    w = walk_distances(
+        net, cand.geometry.iloc[sample].representative_point(), homes.geometry, dist=300.0
+    ).tocoo()
+    home_owner = owner(homes.geometry.to_numpy())
+    cut_walks = np.unique(sample[w.row][home_owner[w.col] != part_of[sample[w.row]]])
+    return len(cut_setbacks), len(cut_walks)
+
+
+def test_hilbert_partitions_and_halos(karhula) -> None:
+    ref = karhula[2]
+    cand = ref.candidates
+    parts = hilbert_partitions(cand, n_partitions=5)
+    rows = np.concatenate([p.rows for p in parts])
+    assert sorted(rows.tolist()) == list(range(len(cand)))  # each parcel exactly once
+    # partitions are runs of geopandas' Hilbert order of the centroids
+    cent = cand.geometry.centroid
+    h = cent.hilbert_distance(total_bounds=cent.total_bounds).to_numpy()
+    for a, b in itertools.pairwise(parts):
+        assert h[a.rows].max() <= h[b.rows].min()
+    # the halo holds every hazard within its width of any parcel (brute force with shapely)
+    haz = ref.hazards
+    width = halo_widths(default_rulebook(), walk_m=300.0, clearance_cap=200.0)["hazards"]
+    for p in parts:
+        got = set(rows_near(haz, p.bounds, width).tolist())
+        pgeoms = cand.geometry.to_numpy()[p.rows]
+        for j, g in enumerate(haz.geometry.to_numpy()):
+            if shapely.dwithin(pgeoms, g, width).any():
+                assert j in got
+    cat = hazard_catalogue(haz)
+    kinds = haz[["hazard_class", "subtypes", "voltage_kv"]].astype(str)
+    assert len(cat) == len(kinds.drop_duplicates())
+
+
+def test_demo_identical_to_in_process(karhula, karhula_parts) -> None:
+    _, _, ref = karhula
+    res = karhula_parts
+    got = res.candidates()
+    _compare(ref.candidates, got, exact_ranks=True)
+    assert res.selected["parcel_id"].tolist() == ref.selected["parcel_id"].tolist()
+    np.testing.assert_allclose(
+        res.selected["new_under3_covered"], ref.selected["new_under3_covered"], rtol=1e-12
+    )
+    assert res.selected["planned_slots"].tolist() == ref.selected["planned_slots"].tolist()
+    comp = res.compliance().sort_values(["parcel_id", "rule_id"]).reset_index(drop=True)
+    exp = ref.compliance.sort_values(["parcel_id", "rule_id"]).reset_index(drop=True)
+    assert (comp["result"] == exp["result"]).all()
+    assert (comp["n_features"] == exp["n_features"]).all()
+    assert res.summary["counts"]["eligible"] == ref.summary["counts"]["eligible"]
+    assert res.summary["excluded_by_rule"] == ref.summary["excluded_by_rule"]
+    assert res.summary["targets"]["coverage_after"] == ref.summary["targets"]["coverage_after"]
+    # one GeoParquet per partition, merged; readable by dask-geopandas partition by partition
+    assert res.n_partitions == 4
+    dgdf = res.candidates_dask()
+    assert dgdf.npartitions == 4
+    assert len(dgdf.compute()) == len(got)
+    assert json.loads((res.out_dir / "summary.json").read_text())["counts"]["candidates"] == len(
+        got
+    )
+
+
+def test_generated_study_cut_through(client, tmp_path) -> None:
+    """Tiled demo with province-like power lines: partitions cut setbacks and catchments."""
+    gen = _script("make_large_study")
+    layers, plots = gen.large_study(6000)
+    ref = run_study(layers, parcels_gdf=plots, k=4)
+    res = run_study_partitioned(
+        layers, parcels_gdf=plots, k=4, out_dir=tmp_path, n_partitions=5, cluster=client
+    )
+    _compare(ref.candidates, res.candidates(), exact_ranks=False)
+    assert set(res.selected["parcel_id"]) == set(ref.selected["parcel_id"])
+    # the partitions cut through setbacks and catchments: without the halo, eligibility and
+    # walking demand of some parcels depend on hazards and homes nearer another partition
+    parts = hilbert_partitions(ref.candidates, n_partitions=5)
+    net = network_from_edges(layers["walk_edges"].to_crs(ref.candidates.crs))
+    setbacks, walks = _cut_counts(ref.candidates, ref.hazards, ref.demand, net, parts)
+    assert setbacks > 0
+    assert walks > 0
+
+
+class _KillOnce(WorkerPlugin):
+    """Worker plugin: the first task of ``prefix`` to start kills its worker process."""
+
+    name = "kill-once"
+
+    def __init__(self, marker: str, prefix: str) -> None:
+        self.marker, self.prefix = marker, prefix
+
+    def transition(self, key, start, finish, **kwargs) -> None:
+        name = key if isinstance(key, str) else str(key)
+        marker = Path(self.marker)
+        if finish == "executing" and name.startswith(self.prefix) and not marker.exists():
+            marker.write_text("killed")
+            os._exit(1)
+
+
+def test_worker_killed_then_resume(karhula, karhula_parts, client, tmp_path) -> None:
+    layers, plots, ref = karhula
+    out = tmp_path / "run"
+    marker = tmp_path / "killed"
+    client.register_plugin(_KillOnce(str(marker), "criteria-2-"), name="kill-once")
+    try:
+        with pytest.raises(PartitionError) as err:
+            run_study_partitioned(
+                layers, parcels_gdf=plots, k=3, out_dir=out, n_partitions=4, cluster=client
+            )
+    finally:
+        client.unregister_worker_plugin("kill-once")
+    assert marker.exists()
+    assert 2 in err.value.failures
+    assert "partition 2" in str(err.value)
+    assert "KilledWorker" in err.value.failures[2] or "lost" in err.value.failures[2].lower()
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert "2" not in manifest["stages"]["criteria"]
+    assert not list(out.rglob("*.tmp-*"))
+    assert not (out / "candidates.parquet").exists()
+    # the re-run computes only what is missing and gives the same result
+    res = run_study_partitioned(
+        layers, parcels_gdf=plots, k=3, out_dir=out, n_partitions=4, cluster=client
+    )
+    reused = res.summary["partitions"]["reused"]["criteria"]
+    assert reused == len(manifest["stages"]["criteria"]) >= 1
+    _compare(ref.candidates, res.candidates(), exact_ranks=True)
+    assert res.selected["parcel_id"].tolist() == ref.selected["parcel_id"].tolist()
+    # a third run finds everything finished
+    again = run_study_partitioned(
+        layers, parcels_gdf=plots, k=3, out_dir=out, n_partitions=4, cluster=client
+    )
+    assert again.summary["partitions"]["reused"] == {"criteria": 4, "scores": 4, "candidates": 4}
+    pd.testing.assert_frame_equal(again.candidates(), res.candidates())
+    # other options in the same folder are refused, not mixed in
+    with pytest.raises(ConfigError, match="other inputs or options"):
+        run_study_partitioned(
+            layers, parcels_gdf=plots, k=2, out_dir=out, n_partitions=4, cluster=client
+        )
+
+
+def test_checkpoint_partial_files_never_finished(tmp_path) -> None:
+    manifest = load_manifest(tmp_path, "abc")
+    size = write_atomic(tmp_path / "part-0.bin", lambda p: p.write_bytes(b"x" * 100))
+    manifest["stages"]["criteria"] = {"0": {"files": {"part-0.bin": size}}}
+    save_manifest(tmp_path, manifest)
+    assert finished(tmp_path, manifest, "criteria", 0)
+    assert not finished(tmp_path, manifest, "criteria", 1)  # not recorded
+    (tmp_path / "part-0.bin").write_bytes(b"x" * 50)  # cut short after it was recorded
+    assert not finished(tmp_path, manifest, "criteria", 0)
+    (tmp_path / "part-1.bin.tmp-123").write_bytes(b"half")
+    assert [p.name for p in remove_partial(tmp_path)] == ["part-1.bin.tmp-123"]
+
+    def broken(p: Path) -> None:
+        p.write_bytes(b"half")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        write_atomic(tmp_path / "part-2.bin", broken)
+    assert not (tmp_path / "part-2.bin").exists()
+    assert not list(tmp_path.glob("*.tmp-*"))
+    with pytest.raises(ConfigError, match="other inputs"):
+        load_manifest(tmp_path, "other")
+
+
+def test_metric_crs_matches(karhula_parts, karhula) -> None:
+    layers, _, ref = karhula
+    assert karhula_parts.summary["crs"] == metric_crs(layers["walk_edges"]).to_string()
+    assert karhula_parts.summary["crs"] == ref.summary["crs"]
