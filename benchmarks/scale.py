@@ -178,6 +178,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--agree-parcels", type=int, default=100_000)
     ap.add_argument("--scaling-parcels", type=int, default=500_000)
     ap.add_argument("--partition-size", type=int, default=50_000)
+    ap.add_argument("--no-agreement", action="store_true", help="skip scale_agreement")
+    ap.add_argument("--no-scaling", action="store_true", help="skip scale_workers")
     ap.add_argument("--out", type=Path, help="JSON record (default benchmarks/results.json)")
     ap.add_argument("--one", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--workers", type=int, default=2, help=argparse.SUPPRESS)
@@ -211,20 +213,38 @@ def main(argv: list[str] | None = None) -> int:
         "partition_size": args.partition_size,
     }
     cases: dict[str, Any] = {}
-    agree = _run(args.agree_parcels, 2, args, compare=True)
-    if "agreement" in agree:
-        agree["ratio_in_process_over_partitioned"] = round(
-            agree["in_process_s"] / agree["partitioned_s"], 2
-        )
-    cases["scale_agreement"] = {**common, **agree}
-    _write(out, cases)
-    sizes = [int(s) for s in args.sizes.split(",") if s]
-    runs = {}
-    for n in sizes:
-        runs[n] = _run(n, 2, args)
-        cases["scale_sizes"] = {**common, "runs": list(runs.values())}
+    if not args.no_agreement:
+        agree = _run(args.agree_parcels, 2, args, compare=True)
+        if "agreement" in agree:
+            agree["ratio_in_process_over_partitioned"] = round(
+                agree["in_process_s"] / agree["partitioned_s"], 2
+            )
+        cases["scale_agreement"] = {**common, **agree}
         _write(out, cases)
-    two = runs.get(args.scaling_parcels) or _run(args.scaling_parcels, 2, args)
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+    runs: dict[int, dict[str, Any]] = {}
+    if out.exists():  # sizes measured by an earlier run are kept unless measured again
+        old = json.loads(out.read_text(encoding="utf-8")).get("cases", {}).get("scale_sizes", {})
+        runs = {r["parcels"]: r for r in old.get("runs", []) if r["parcels"] not in sizes}
+    if not args.no_scaling:
+        _scaling(args, common, cases, runs, out)
+    for n in sizes:
+        if n == args.scaling_parcels and not args.no_scaling:
+            continue  # measured by the scaling pair
+        runs[n] = _run(n, 2, args)
+        cases["scale_sizes"] = {**common, "runs": [runs[m] for m in sorted(runs)]}
+        _write(out, cases)
+    print(f"\nwrote {out}")
+    return 0
+
+
+def _scaling(
+    args: argparse.Namespace, common: dict[str, Any], cases: dict[str, Any],
+    runs: dict[int, dict[str, Any]], out: Path,
+) -> None:  # fmt: skip
+    """1 and 2 workers on the same study; the 2-worker run counts among the sizes too."""
+    two = runs[args.scaling_parcels] = _run(args.scaling_parcels, 2, args)
+    cases["scale_sizes"] = {**common, "runs": [runs[m] for m in sorted(runs)]}
     one = _run(args.scaling_parcels, 1, args)
     scaling: dict[str, Any] = {**common, "parcels": args.scaling_parcels, "one": one, "two": two}
     if "failed" not in one and "failed" not in two:
@@ -239,8 +259,6 @@ def main(argv: list[str] | None = None) -> int:
         )
     cases["scale_workers"] = scaling
     _write(out, cases)
-    print(f"\nwrote {out}")
-    return 0
 
 
 if __name__ == "__main__":
