@@ -117,8 +117,9 @@ def shape_checks(
     min_width_m
         Narrowest site, m: the diameter of the largest circle inside the parcel.
     tolerance_m
-        Accuracy of the width, m (the inscribed-circle search stops there); a parcel
-        within ``2 x tolerance_m`` below ``min_width_m`` counts as wide enough.
+        Accuracy of the width near ``min_width_m``, m (elsewhere widths are found to 1 %
+        of the parcel's size); a parcel within ``2 x tolerance_m`` below ``min_width_m``
+        counts as wide enough.
 
     Returns
     -------
@@ -156,8 +157,7 @@ def shape_checks(
     width = np.zeros(len(geoms))
     ok_geom = ~(shapely.is_empty(geoms) | pd.isna(geoms))
     if ok_geom.any():
-        circles = shapely.maximum_inscribed_circle(geoms[ok_geom], tolerance=max(tolerance_m, 1e-3))
-        width[ok_geom] = 2.0 * shapely.length(circles)
+        width[ok_geom] = _widths(geoms[ok_geom], fine=max(tolerance_m, 1e-3), near=min_width_m)
     small = area < min_area_m2
     narrow = width + 2 * tolerance_m < min_width_m
     fail = [
@@ -169,6 +169,24 @@ def shape_checks(
          "shape_ok": ~(small | narrow), "shape_fail": fail},
         index=parcels.index,
     )  # fmt: skip
+
+
+def _widths(geoms: np.ndarray, *, fine: float, near: float) -> np.ndarray:
+    """Diameter of the largest inscribed circle of each polygon, m.
+
+    A coarse search first (to 1 % of the polygon's size: a city's parcels in seconds),
+    then a search to ``fine`` where the coarse width could lie on either side of ``near``.
+    The circle found is always inside the polygon, so a width is never overstated; the
+    true width is at most ``2 x sqrt(2) x`` the search tolerance larger.
+    """
+    x0, y0, x1, y1 = shapely.bounds(geoms).T
+    coarse = np.maximum(np.maximum(x1 - x0, y1 - y0) / 100.0, fine)
+    width = 2.0 * shapely.length(shapely.maximum_inscribed_circle(geoms, tolerance=coarse))
+    redo = (width < near) & (width + 2 * math.sqrt(2) * coarse >= near) & (coarse > fine)
+    if redo.any():
+        circles = shapely.maximum_inscribed_circle(geoms[redo], tolerance=fine)
+        width[redo] = 2.0 * shapely.length(circles)
+    return width
 
 
 def exclusion_reasons(candidates: pd.DataFrame) -> pd.Series:
