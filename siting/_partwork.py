@@ -205,7 +205,8 @@ def candidates_task(
     frame["rank"] = r
     frame["selected"] = np.isin(frame["_row"].to_numpy(), chosen)
     frame["partition"] = pid
-    cols = [c for c in ctx["columns"] if c in frame] + ["partition", "_row"]
+    frame["input_row"] = frame["_row"]  # the parcel's position in the study's parcel table
+    cols = [c for c in ctx["columns"] if c in frame] + ["partition", "input_row"]
     name = f"candidates/part-{pid:05d}.parquet"
     files = {name: _write_parquet(frame[cols], out / name)}
     return {"files": files, "seconds": {"candidates": round(time.perf_counter() - t0, 3)},
@@ -319,17 +320,17 @@ def selected_frame(
     for order, (row, _, gain) in enumerate(picks, start=1):
         pid = next(p.id for p in parts if np.isin(row, p.rows))
         frame = gpd.read_parquet(files[pid])
-        hit = frame[frame["_row"] == row].copy()
+        hit = frame[frame["input_row"] == row].copy()
         hit["pick_order"] = order
         hit["new_under3_covered"] = gain
         rows.append(hit)
     if not rows:
         empty = gpd.read_parquet(files[0]).iloc[:0]
         return empty.assign(pick_order=[], new_under3_covered=[]).drop(
-            columns=["_row", "partition"]
+            columns=["input_row", "partition"]
         )
     sel = gpd.GeoDataFrame(pd.concat(rows, ignore_index=True), geometry="geometry", crs=crs)
-    return sel.drop(columns=["_row", "partition"])
+    return sel.drop(columns=["input_row", "partition"])
 
 
 def study_fingerprint(

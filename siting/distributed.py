@@ -404,7 +404,9 @@ def run_study_partitioned(
         out.mkdir(parents=True, exist_ok=True)
     client, close = connect(cluster, n_workers=n_workers, allowed_failures=allowed_failures)
     link = getattr(client, "dashboard_link", None)
-    print(f"dask dashboard: {link}", flush=True)
+    log.info("dask dashboard: %s", link)
+    if progress:
+        print(f"dask dashboard: {link}", flush=True)
     workers = max(1, len(client.scheduler_info().get("workers", {})))
     try:
         ctx = {

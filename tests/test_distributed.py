@@ -168,6 +168,12 @@ def test_demo_identical_to_in_process(karhula, karhula_parts) -> None:
     res = karhula_parts
     got = res.candidates()
     _compare(ref.candidates, got, exact_ranks=True)
+    # same columns as run_study's candidates, plus where each parcel was and came from
+    assert [c for c in got.columns if c not in ("partition", "input_row")] == list(
+        ref.candidates.columns
+    )
+    by_input = got.sort_values("input_row")
+    assert by_input["parcel_id"].tolist() == ref.candidates["parcel_id"].tolist()
     assert res.selected["parcel_id"].tolist() == ref.selected["parcel_id"].tolist()
     np.testing.assert_allclose(
         res.selected["new_under3_covered"], ref.selected["new_under3_covered"], rtol=1e-12
