@@ -161,6 +161,9 @@ def _run(n: int, workers: int, args: argparse.Namespace, *, compare: bool = Fals
         peak = p["worker_peak_rss_mb_by_stage"][st]
         inner = ", ".join(f"{k} {v:.1f}" for k, v in parts.items())
         print(f"    tasks {st:20s} {inner} (summed s); worker peak {peak:,.0f} MB")
+    if "criteria_cpu_s" in p:
+        wall = sum(p["task_seconds"]["criteria"].values())
+        print(f"    criteria tasks: {wall:.1f} s wall, {p['criteria_cpu_s']:.1f} s CPU (summed)")
     if compare:
         ag = rec["agreement"]
         print(

@@ -58,6 +58,7 @@ def criteria_task(data: dict[str, Any], ctx: dict[str, Any]) -> dict[str, Any]:
     from siting import constraints
 
     t: dict[str, float] = {}
+    cpu0 = time.process_time()
     t0 = time.perf_counter()
     pid, out = data["id"], Path(ctx["out_dir"])
     cand, haz, homes = data["parcels"], data["hazards"], data["homes"]
@@ -151,6 +152,7 @@ def criteria_task(data: dict[str, Any], ctx: dict[str, Any]) -> dict[str, Any]:
             if r.hard
         },
         "seconds": {k: round(v, 3) for k, v in t.items()},
+        "cpu_s": round(time.process_time() - cpu0, 3),  # all threads of the worker process
         "peak_rss_mb": peak_rss_mb(),
         "inputs": {k: len(data[k]) for k in ("parcels", "hazards", "edges", "homes", "roads")},
     }
@@ -386,6 +388,7 @@ def partition_summary(
         names = sorted({n for e in entries for n in e["seconds"]})
         seconds[st] = {n: round(sum(e["seconds"].get(n, 0.0) for e in entries), 3) for n in names}
     peaks = [e.get("peak_rss_mb", 0.0) for st in stages for e in manifest["stages"][st].values()]
+    crit = list(manifest["stages"].get("criteria", {}).values())
     return {
         "count": len(parts),
         "parcels_per_partition": [len(p.rows) for p in parts],
@@ -393,6 +396,9 @@ def partition_summary(
         "reused": dict(reused),
         "workers": workers,
         "task_seconds": seconds,
+        # CPU seconds of the criteria tasks (all their threads) against their wall seconds:
+        # below 1 per task means the worker waited for a core
+        "criteria_cpu_s": round(sum(e.get("cpu_s", 0.0) for e in crit), 3),
         "worker_peak_rss_mb": max(peaks, default=0.0),
         "worker_peak_rss_mb_by_stage": {
             st: max(

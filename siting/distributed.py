@@ -329,6 +329,7 @@ def run_study_partitioned(
         msg = f"partition_size must be a positive number of parcels, got {partition_size!r}"
         raise ConfigError(msg)
     out = Path(out_dir)
+    weight_map = dict(getattr(weights, "weights", weights))  # a mapping or an AHPWeights
     rb = rulebook or default_rulebook()
     timer = _Stages(progress)
     walk_m = rb.param("walk_m")
@@ -394,7 +395,7 @@ def run_study_partitioned(
             if r.has_soft_band
         }
         options = {
-            "study": study_name, "rulebook": repr(rb), "weights": dict(weights), "k": k,
+            "study": study_name, "rulebook": repr(rb), "weights": weight_map, "k": k,
             "partitions": [int(p.rows[0]) for p in parts], "n": len(parts),
             "under3_share": share, "census": calibration is not None, "crs": crs.to_string(),
         }  # fmt: skip
@@ -459,7 +460,7 @@ def run_study_partitioned(
         stats = [manifest["stages"]["criteria"][str(p.id)] for p in parts]
         with timer.stage("normalisation (reduce)"):
             spans, norm = _partwork.normalisation_ranges(stats)
-        sctx = {"out_dir": str(out), "rulebook": rb, "weights": dict(weights),
+        sctx = {"out_dir": str(out), "rulebook": rb, "weights": weight_map,
                 "penalties": penalties, "normalisation": norm,
                 "floor_area_ratio": FLOOR_AREA_RATIO}  # fmt: skip
         [sctx_f] = client.scatter([sctx], broadcast=True)
@@ -577,7 +578,7 @@ def run_study_partitioned(
             "under3_newly_covered": round(float(sum(g for _, _, g in picks)), 2),
         },
         "normalisation_ranges": spans,
-        "weights": dict(weights),
+        "weights": weight_map,
         "partitions": part_info,
         "seconds": timer.seconds,
         "client_peak_rss_mb": timer.peak_mb,
