@@ -713,8 +713,9 @@ def run_config(
         study_name=cfg.name,
         progress=progress,
         analysis_crs=cfg.study.get("analysis_crs", "utm"),
+        new_residential=extras.get("new_residential"),
     )
-    _summarise_parcels(result, extras)
+    _summarise_parcels(result)
     if write:
         outputs.write_outputs(
             result, cfg.out, lang=cfg.study.get("lang", "zh"),
@@ -724,25 +725,12 @@ def run_config(
     return result
 
 
-def _summarise_parcels(result: StudyResult, extras: dict[str, Any]) -> None:
-    """Add land use, shape, recorded areas and new residential areas to the summary."""
-    from siting import landuse, newareas
-
+def _summarise_parcels(result: StudyResult) -> None:
+    """Add the check of the parcels' recorded areas to the summary."""
     cand = result.candidates
-    if "landuse_role" in cand.columns:
-        result.summary["landuse"] = landuse.landuse_report(cand)
-    if "shape_fail" in cand.columns:
-        fail = cand["shape_fail"].fillna("").astype(str)
-        result.summary["parcel_shape"] = {
-            "failed": int((fail != "").sum()),
-            **{r: int(fail.str.contains(r).sum()) for r in ("SIZE-AREA", "SIZE-WIDTH")},
-        }
     if "area_diff" in cand.columns:
         diff = cand["area_diff"].astype(float)
         result.summary["recorded_area"] = {
             "compared": int(diff.notna().sum()),
             "over_5_percent": int((diff.abs() > 0.05).sum()),
         }
-    if "new_residential" in extras:
-        assessed = newareas.new_areas_from_result(extras["new_residential"], result)
-        result.summary["new_residential"] = newareas.new_areas_summary(assessed)

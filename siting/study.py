@@ -25,7 +25,12 @@ from siting import (
     constraints,
     demand,
     hazards,
+    idleland,
+    landuse,
+    newareas,
+    parcel_shape,
     parcels,
+    reuse,
     scoring,
     selection,
     supply,
@@ -74,6 +79,10 @@ class StudyResult:
         One row per parcel and tested rule (:func:`siting.constraints.compliance_table`).
     summary
         The ``summary.json`` content.
+    new_areas
+        New residential areas with their required slots, whether a facility serves them and
+        the nearest suitable candidates (:func:`siting.newareas.assess_new_areas`), when
+        given.
     """
 
     candidates: gpd.GeoDataFrame
@@ -86,6 +95,7 @@ class StudyResult:
     rulebook: Rulebook
     compliance: pd.DataFrame = field(default_factory=pd.DataFrame)
     summary: dict[str, Any] = field(default_factory=dict)
+    new_areas: gpd.GeoDataFrame | None = None
 
     def card(self, parcel_id: str) -> pd.DataFrame:
         """Compliance card of one parcel: every tested rule, measured value, threshold, result.
@@ -192,6 +202,8 @@ def run_study(
     progress: bool = False,
     hazards_gdf: gpd.GeoDataFrame | None = None,
     analysis_crs: System = "utm",
+    new_residential: gpd.GeoDataFrame | None = None,
+    reuse_facilities: bool = False,
 ) -> StudyResult:
     """Run every stage on one study area.
 
@@ -229,6 +241,14 @@ def run_study(
     analysis_crs
         ``"utm"`` (the UTM zone of the study area) or ``"cgcs2000"`` (its CGCS2000 3-degree
         Gauss-Krüger zone); see :func:`siting.crs.metric_crs`.
+    new_residential
+        Planned residential areas (polygons with ``required_slots`` etc., from
+        :func:`siting.newareas.new_area_demand`): flagged when no existing facility serves
+        them, with the nearest suitable candidates (``StudyResult.new_areas``).
+    reuse_facilities
+        Add existing kindergartens, community service centres and health stations (their
+        buildings) as "reuse" candidates beside the parcels, scored by the same rules, with
+        the JGJ 39 3.2.2 sharing conditions on their compliance cards.
 
     Returns
     -------
@@ -255,6 +275,15 @@ def run_study(
         else:
             cand = parcels.prepare_parcels(parcels_gdf, crs)
         cand = cand.reset_index(drop=True)
+        min_area = parcel_shape.min_site_area_m2(
+            m2_per_child=rb.param("m2_per_child"), class_sizes=rb.parameters["class_sizes"].values
+        )
+        if "shape_fail" not in cand.columns:
+            cand = cand.join(parcel_shape.shape_checks(cand, min_area_m2=min_area))
+        if reuse_facilities:
+            extra = reuse.reuse_candidates(lay["amenities"], lay["buildings"])
+            cand = pd.concat([cand, extra.to_crs(crs)], ignore_index=True)
+            cand = gpd.GeoDataFrame(cand, geometry="geometry", crs=crs)
         cand["area_m2"] = cand.area
         # Hazards just outside the extract are not seen: flag parcels near its edge.
         cand["near_extract_edge"] = parcels.check_parcels_in_extent(
@@ -262,7 +291,18 @@ def run_study(
         ).to_numpy()
     with timer.stage("constraints"):
         cons = constraints.apply_constraints(cand, haz, rb)
-        compliance = constraints.compliance_table(cons, cand["parcel_id"], rb)
+        cons = landuse.merge_exclusions(
+            cons, landuse.exclusion_reasons(cand), parcel_shape.exclusion_reasons(cand)
+        )
+        compliance = pd.concat(
+            [
+                constraints.compliance_table(cons, cand["parcel_id"], rb),
+                landuse.compliance_rows(cand),
+                parcel_shape.compliance_rows(cand, min_area_m2=min_area),
+                reuse.compliance_rows(cand),
+            ],
+            ignore_index=True,
+        )
         zones = constraints.setback_zones(haz, rb)
         cons["buildable_m2"] = constraints.buildable_area(cand, zones)
     with timer.stage("demand"):
@@ -350,6 +390,10 @@ def run_study(
             cand, haz, rb, cap=scoring.CRITERIA["hazard_margin_m"].cap
         )
         crit["area_m2"] = cand["area_m2"]
+        if "idle_land" in cand.columns:
+            crit["idle_land"] = cand["idle_land"].fillna(0.0).to_numpy()
+            if weights is scoring.DEFAULT_WEIGHTS:
+                weights = {**scoring.DEFAULT_WEIGHTS, "idle_land": idleland.IDLE_WEIGHT}
         penalties = {
             f"penalty_{constraints.rule_key(r)}": float(r.weight or 0.0)
             for r in rb.active_rules
@@ -362,10 +406,20 @@ def run_study(
             parcel_id=cand["parcel_id"],
             weights=weights,
             penalties=penalties,
+            criteria_info={**scoring.CRITERIA, **idleland.CRITERIA},
         )
-        out = pd.concat([cand, cons, crit.drop(columns="area_m2"), scored], axis=1)
-        out["capacity_slots"] = capacity.slots_from_area(
-            FLOOR_AREA_RATIO * cons["buildable_m2"].to_numpy(),
+        out = pd.concat(
+            [
+                cand,
+                cons,
+                crit.drop(columns=[c for c in ("area_m2", "idle_land") if c in crit]),
+                scored,
+            ],
+            axis=1,
+        )
+        out["capacity_slots"] = reuse.parcel_slots(
+            cand,
+            buildable_m2=cons["buildable_m2"].to_numpy(),
             m2_per_child=rb.param("m2_per_child"),
             class_sizes=rb.parameters["class_sizes"].values,
             max_classes=int(rb.param("max_classes")),
@@ -418,6 +472,8 @@ def run_study(
         for r in rb.active_rules
         if r.hard
     }
+    for rid in (*landuse.EXCLUSIONS, *parcel_shape.EXCLUSIONS):
+        excluded_counts[rid] = int(failing.map(lambda ids, rid=rid: rid in ids).sum())
     penalised_counts = {
         r.id: int((candidates[f"penalty_{constraints.rule_key(r)}"] > 0).sum())
         for r in rb.active_rules
@@ -494,6 +550,25 @@ def run_study(
         "weights": dict(weights),
         "seconds": timer.seconds,
     }
+    new_areas = None
+    if new_residential is not None:
+        existing_pts = am[am["amenity"].isin(EXISTING_CHILDCARE)]
+        new_areas = newareas.assess_new_areas(
+            new_residential.to_crs(crs),
+            facilities=existing_pts,
+            candidates=candidates,
+            catchment_m=walk_m,
+            selected=sel,
+        )
+        summary["new_residential"] = newareas.new_areas_summary(new_areas)
+    if "landuse_role" in candidates.columns:
+        summary["landuse"] = landuse.landuse_report(candidates)
+    shape_fail = candidates["shape_fail"].fillna("").astype(str)
+    summary["parcel_shape"] = {
+        "min_site_area_m2": float(min_area),
+        "failed": int((shape_fail != "").sum()),
+        **{rid: int(shape_fail.str.contains(rid).sum()) for rid in parcel_shape.EXCLUSIONS},
+    }
     tg = summary["targets"]
     tg["coverage_met_before"] = coverage_before is not None and coverage_before >= cov_target
     tg["coverage_met"] = coverage_after is not None and coverage_after >= cov_target
@@ -512,4 +587,5 @@ def run_study(
         compliance=compliance,
         rulebook=rb,
         summary=summary,
+        new_areas=new_areas,
     )

@@ -258,11 +258,15 @@ def test_land_use_exclusions(plan_run) -> None:
     assert (reasons[role == "unknown"] == "LAND-UNKNOWN").all()
     assert (reasons[role.isin(["suitable", "co_location"])] == "").all()
     assert (reasons[role.str.startswith("hazard:") | (role == "excluded")] == "LAND-USE").all()
+    before = cand[["excluded_by", "eligible"]].copy()
     merged = landuse.merge_exclusions(cand[["excluded_by", "eligible"]], reasons)
     assert not merged.loc[role == "unknown", "eligible"].any()
     assert not merged.loc[role == "excluded", "eligible"].any()
     # the input is not modified
-    assert not cand["excluded_by"].str.contains("LAND-").any()
+    pd.testing.assert_frame_equal(cand[["excluded_by", "eligible"]], before)
+    # and the study applied them: no unknown or excluded land is eligible or ranked
+    assert not cand.loc[role.isin(["unknown", "excluded"]), "eligible"].any()
+    assert cand.loc[role == "unknown", "excluded_by"].str.contains("LAND-UNKNOWN").all()
     card = landuse.compliance_rows(cand)
     assert set(card["rule_id"]) == {"LAND-USE", "LAND-UNKNOWN"}
     assert (card.groupby("parcel_id").size() == 1).all()

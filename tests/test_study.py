@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from siting import ConfigError, run_study
+from siting import ConfigError, landuse, parcel_shape, run_study
 from siting.access import catchment_sum, network_from_edges, walk_distances
 
 
@@ -90,7 +90,9 @@ def test_summary_counts_per_rule(karhula_result) -> None:
     s = karhula_result.summary
     rb = karhula_result.rulebook
     hard = [r.id for r in rb.active_rules if r.hard]
-    assert list(s["excluded_by_rule"]) == hard
+    # then the exclusions that come from the parcels themselves (land use, size and shape)
+    own = [*landuse.EXCLUSIONS, *parcel_shape.EXCLUSIONS]
+    assert list(s["excluded_by_rule"]) == hard + own
     for rule_id, n in s["excluded_by_rule"].items():
         assert n == sum(rule_id in ids.split(";") for ids in cand["excluded_by"]), rule_id
     assert s["excluded_by_rule"]["GAS-10"] > 0
@@ -126,11 +128,14 @@ def test_card_of_every_parcel(karhula_result) -> None:
     for pid, poly, excluded in zip(
         cand["parcel_id"], cand.geometry, cand["excluded_by"], strict=True
     ):
-        card = res.card(pid)
-        assert list(card["rule_id"]) == active
-        assert "parcel_id" not in card.columns
+        full = res.card(pid)
+        assert "parcel_id" not in full.columns
         ids = excluded.split(";") if excluded else []
-        assert sorted(card.loc[card["result"] == "fail", "rule_id"]) == sorted(ids)
+        assert sorted(full.loc[full["result"] == "fail", "rule_id"]) == sorted(ids)
+        # the rulebook's rows, in order, then the parcel's own size and shape rows
+        card = full[full["rule_id"].isin(active)]
+        assert list(card["rule_id"]) == active
+        assert set(full["rule_id"]) - set(active) <= set(parcel_shape.EXCLUSIONS)
         for _, row in card.iterrows():
             rule = rb.rule(row["rule_id"])
             nearest = min(
@@ -182,3 +187,29 @@ def test_no_residential_landuse_gives_no_coverage_not_a_crash(karhula_layers) ->
 def test_bad_k_refused_before_any_work(karhula_layers, k) -> None:
     with pytest.raises(ConfigError, match="positive integer"):
         run_study({}, k=k)  # no layers needed: refused first
+
+
+def test_reuse_candidates_and_new_residential_areas(karhula_layers) -> None:
+    """Existing facilities as reuse candidates beside the blocks; new areas assessed."""
+    from siting.newareas import new_area_demand
+
+    lay = karhula_layers["landuse"]
+    res_land = lay[lay["landuse"] == "residential"].iloc[:2]
+    areas = gpd.GeoDataFrame(
+        {"名称": ["新区一", "新区二"], "规划人口": [3000, 800]},
+        geometry=[*res_land.geometry.to_numpy()],
+        crs=lay.crs,
+    )
+    need = new_area_demand(areas, population="规划人口", name_column="名称")
+    plain = run_study(karhula_layers, k=1)
+    res = run_study(karhula_layers, k=1, reuse_facilities=True, new_residential=need)
+    cand = res.candidates
+    reused = cand[cand["parcel_source"] == "reuse"]
+    assert len(reused) > 0
+    assert len(cand) == len(plain.candidates) + len(reused)
+    # the blocks are scored the same way; reuse rows carry the JGJ 39 3.2.2 card rows
+    card = res.card(reused["parcel_id"].iloc[0])
+    assert card["rule_id"].str.startswith("BLDG-").any()
+    assert res.new_areas is not None and len(res.new_areas) == 2
+    assert res.summary["new_residential"]["areas"] == 2
+    assert list(res.new_areas["required_slots"]) == list(need["required_slots"])
