@@ -167,6 +167,51 @@ _TEXT: dict[str, tuple[str, str]] = {
         "point",
     ),
     "walk_label": ("{v} 的步行服务范围", "walking catchment of {v}"),
+    # land use, size, reuse, new residential areas (issue 9)
+    "check": ("需核实", "to check"),
+    "new_areas": ("新建居住区", "New residential areas"),
+    "new_area_flagged": ("周边无托育设施（需配建）", "no facility near (must build)"),
+    "new_area_served": ("已有托育设施服务", "served by a facility"),
+    "new_areas_text": (
+        "{n} 个新建居住区周边 {r} 米内无托育设施，需配建托位 {x} 个",
+        "{n} new residential areas have no facility within {r} m; they need {x} slots",
+    ),
+    "new_areas_total": (
+        "共 {n} 个新建居住区，规划人口 {p}，按整班应配托位合计 {x} 个",
+        "{n} new residential areas, {p} planned residents, {x} slots required in all "
+        "(whole classes)",
+    ),
+    "new_areas_note": (
+        "服务半径按地块边界直线距离计；最近候选地块为符合条件且用地适宜或可合建的地块",
+        "The radius is measured straight from the area's boundary; the nearest candidates are "
+        "eligible parcels of a suitable or co-location land use",
+    ),
+    "land_use": ("用地类型", "Land use"),
+    "land_use_role": ("用地角色", "Land-use role"),
+    "land_use_scheme": ("分类标准", "Classification"),
+    "unknown_codes": ("对照表中没有的地类代码", "Codes not in the code table"),
+    "unknown_codes_note": (
+        "这些地块不参与排序（LAND-UNKNOWN），请在用户对照表中指定其角色",
+        "These parcels are not ranked (LAND-UNKNOWN); map their codes in your own table",
+    ),
+    "no_unknown_codes": ("所有地类代码均在对照表中", "Every code is in the code table"),
+    "idle_parcels": ("闲置土地地块", "Idle-land parcels"),
+    "low_efficiency_parcels": ("低效用地地块", "Low-efficiency parcels"),
+    "code": ("地类代码", "Code"),
+    "parcels": ("地块数", "Parcels"),
+    "reuse": ("利用既有设施", "reuse"),
+    "reuse_layer": ("利用既有设施（候选）", "Reuse of existing facilities (candidates)"),
+    "reuse_of": ("既有设施", "Existing facility"),
+    "usable_area": ("可用面积", "Usable area"),
+    "reuse_note": (
+        "♻ = 利用既有设施（幼儿园、社区服务中心、卫生站等）合建，须满足 JGJ 39 第 3.2.2 条",
+        "♻ = reuse of an existing facility (kindergarten, community centre, health station) "
+        "under JGJ 39 3.2.2",
+    ),
+    "toolkit_reasons": (
+        "用地、面积与形状（非规则库条款）",
+        "Land use, size and shape (not rulebook rules)",
+    ),
 }
 
 

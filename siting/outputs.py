@@ -1,7 +1,8 @@
 """Outputs: write a study's contract files atomically into its ``--out`` folder.
 
 Files: ``results.gpkg`` (layers ``candidates``, ``selected``, ``hazard_zones``,
-``catchments``, ``hazards``, ``demand``, and the tables ``compliance`` — one row per parcel
+``catchments``, ``hazards``, ``demand``, ``new_areas`` when the study assessed new residential
+areas, and the tables ``compliance`` — one row per parcel
 and tested rule —, ``rules`` and ``layer_styles``, the QGIS default style of each layer),
 ``ranking.csv``, ``map.html``, ``report.html`` and ``summary.json``. Everything is first
 written to a hidden staging folder beside the output; only when every file is complete are
@@ -181,6 +182,8 @@ def write_outputs(
             "hazards": result.hazards,
             "demand": result.demand,
         }
+        if result.new_areas is not None:
+            layers["new_areas"] = result.new_areas
         for name, layer in layers.items():
             _gpkg_ready(layer).to_file(gpkg, layer=name, driver="GPKG")
         tables = {"compliance": result.compliance, "rules": rules_table(result.rulebook)}

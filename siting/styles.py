@@ -4,8 +4,9 @@ QGIS looks for a table ``layer_styles`` in a GeoPackage and applies the row with
 ``useAsDefault`` of the layer being opened (matched on ``f_table_name`` and
 ``f_geometry_column``, with empty ``f_table_catalog`` and ``f_table_schema``), so
 ``results.gpkg`` opens styled: parcels in five score classes (viridis, as on the map) with the
-excluded ones grey, setback zones, hazards by class, walking catchments, selected sites and
-demand points. The table has the columns QGIS itself creates (``id`` as primary key, then
+excluded ones grey, setback zones, hazards by class, walking catchments, selected sites,
+demand points and new residential areas (red where no facility serves them). The table has
+the columns QGIS itself creates (``id`` as primary key, then
 ``f_table_catalog, f_table_schema, f_table_name, f_geometry_column, styleName, styleQML,
 styleSLD, useAsDefault, description, owner, ui, update_time``) and is registered in
 ``gpkg_contents`` as an attribute table, as QGIS does.
@@ -30,6 +31,7 @@ from siting._i18n import t
 
 __all__ = [
     "LAYER_STYLES_COLUMNS",
+    "NEW_AREA_COLORS",
     "STYLED_LAYERS",
     "Rule",
     "layer_qml",
@@ -43,10 +45,14 @@ LAYER_STYLES_COLUMNS = (
     "styleQML", "styleSLD", "useAsDefault", "description", "owner", "ui", "update_time",
 )  # fmt: skip
 #: Layers of ``results.gpkg`` that get a style.
-STYLED_LAYERS = ("candidates", "selected", "hazard_zones", "catchments", "hazards", "demand")
+STYLED_LAYERS = (
+    "candidates", "selected", "hazard_zones", "catchments", "hazards", "demand", "new_areas",
+)  # fmt: skip
 _SCORE_COLORS = ("#440154", "#3b528b", "#21918c", "#5ec962", "#fde725")
 _EXCLUDED = "#9e9e9e"
 _PINK = "#e7298a"
+#: New residential areas: red where no facility serves them, blue where one does.
+NEW_AREA_COLORS = {"flagged": "#d7191c", "served": "#2c7bb6"}
 _GEOMETRY_TYPE = {"marker": 0, "line": 1, "fill": 2}
 
 
@@ -186,6 +192,41 @@ def layer_qml(rules: Sequence[Rule], *, geometry: str) -> str:
     )
 
 
+def _single_layer_rules(lang: str) -> dict[str, tuple[list[Rule], str]]:
+    """Rules of the layers drawn in one or two fixed styles."""
+    red, blue = NEW_AREA_COLORS["flagged"], NEW_AREA_COLORS["served"]
+    return {
+        "selected": (
+            [Rule(t("selected", lang), "", "fill", _PINK, outline=_PINK, width=1.2, no_fill=True)],
+            "fill",
+        ),
+        "hazard_zones": (
+            [Rule(t("zones", lang), "", "fill", "#d7191c", 0.25, outline="#d7191c", width=0.3,
+                  dashed=True)],
+            "fill",
+        ),
+        "catchments": (
+            [Rule(t("catchments", lang), "", "fill", _PINK, 0.15, outline=_PINK, width=0.4,
+                  dashed=True)],
+            "fill",
+        ),
+        "demand": (
+            [Rule(t("unmet", lang), '"unmet_under3" > 0.5 * "under3"', "marker", "#e66101",
+                  0.7, size=1.6, width=0),
+             Rule(t("met_demand", lang), '"unmet_under3" <= 0.5 * "under3"', "marker",
+                  "#2166ac", 0.7, size=1.6, width=0)],
+            "marker",
+        ),
+        "new_areas": (
+            [Rule(t("new_area_flagged", lang), '"flagged" = 1', "fill", red, 0.35, outline=red,
+                  width=0.8),
+             Rule(t("new_area_served", lang), '"flagged" = 0', "fill", blue, 0.2, outline=blue,
+                  width=0.5, dashed=True)],
+            "fill",
+        ),
+    }  # fmt: skip
+
+
 def style_rules(layer: str, *, lang: str = "zh") -> tuple[list[Rule], str]:
     """Give the renderer rules and main geometry type of one ``results.gpkg`` layer.
 
@@ -205,24 +246,9 @@ def style_rules(layer: str, *, lang: str = "zh") -> tuple[list[Rule], str]:
                      width=0.1)
             )  # fmt: skip
         return rules, "fill"
-    if layer == "selected":
-        rule = Rule(t("selected", lang), "", "fill", _PINK, outline=_PINK, width=1.2, no_fill=True)
-        return [rule], "fill"
-    if layer == "hazard_zones":
-        rule = Rule(t("zones", lang), "", "fill", "#d7191c", 0.25, outline="#d7191c",
-                    width=0.3, dashed=True)  # fmt: skip
-        return [rule], "fill"
-    if layer == "catchments":
-        rule = Rule(t("catchments", lang), "", "fill", _PINK, 0.15, outline=_PINK, width=0.4,
-                    dashed=True)  # fmt: skip
-        return [rule], "fill"
-    if layer == "demand":
-        return [
-            Rule(t("unmet", lang), '"unmet_under3" > 0.5 * "under3"', "marker", "#e66101", 0.7,
-                 size=1.6, width=0),
-            Rule(t("met_demand", lang), '"unmet_under3" <= 0.5 * "under3"', "marker",
-                 "#2166ac", 0.7, size=1.6, width=0),
-        ], "marker"  # fmt: skip
+    simple = _single_layer_rules(lang)
+    if layer in simple:
+        return simple[layer]
     if layer == "hazards":
         from siting.maps import HAZARD_COLORS
 
