@@ -12,17 +12,18 @@ import numpy as np
 import pandas as pd
 import pyogrio
 import pytest
+from test_outputs import land_use_study  # Karhula with land-use codes, reuse and new areas
 
-from siting import OutputError, run_study
+from siting import OutputError
 from siting.maps import SCORE_COLORS, score_class
 from siting.outputs import write_outputs
-from siting.styles import LAYER_STYLES_COLUMNS, STYLED_LAYERS, write_layer_styles
+from siting.styles import LAYER_STYLES_COLUMNS, NEW_AREA_COLORS, STYLED_LAYERS, write_layer_styles
 
 
 @pytest.fixture(scope="module")
 def gpkg(karhula_layers, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("styled")
-    result = run_study(karhula_layers, k=2, study_name="karhula")
+    result = land_use_study(karhula_layers)  # every styled layer, new_areas included
     return write_outputs(result, out, basemap="none")["results.gpkg"]
 
 
@@ -126,3 +127,21 @@ def test_rewriting_styles_replaces_them(gpkg: Path, tmp_path: Path) -> None:
     bad.write_text("not a database")
     with pytest.raises(OutputError, match="GeoPackage"):
         write_layer_styles(bad)
+
+
+def test_new_areas_drawn_once_red_where_flagged(gpkg: Path) -> None:
+    style = _styles(gpkg).set_index("f_table_name").loc["new_areas", "styleQML"]
+    root = ET.fromstring(style.split("'SYSTEM'>", 1)[1])
+    rules = root.findall("renderer-v2/rules/rule")
+    colors = {
+        s.get("name"): s.find("layer/Option/Option[@name='color']").get("value")
+        for s in root.findall("renderer-v2/symbols/symbol")
+    }
+    areas = pyogrio.read_dataframe(gpkg, layer="new_areas", read_geometry=False)
+    assert areas["flagged"].any() and (~areas["flagged"]).any()
+    hits = np.column_stack([areas.eval(_qgis_to_pandas(r.get("filter"))).to_numpy() for r in rules])
+    assert (hits.sum(axis=1) == 1).all()
+    for flagged, k in zip(areas["flagged"], hits.argmax(axis=1), strict=True):
+        want = NEW_AREA_COLORS["flagged" if flagged else "served"]
+        rgb = ",".join(str(int(want[i : i + 2], 16)) for i in (1, 3, 5))
+        assert colors[rules[k].get("symbol")].startswith(rgb + ",")
