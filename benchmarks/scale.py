@@ -51,9 +51,9 @@ __all__ = ["agreement", "main"]
 
 
 def _peak_mb() -> float:
-    import resource
+    from siting._partwork import peak_rss_mb  # VmHWM: this process's own peak
 
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1)
+    return peak_rss_mb()
 
 
 def agreement(ref: pd.DataFrame, got: pd.DataFrame, tol: float = 1e-9) -> dict[str, Any]:
