@@ -66,7 +66,8 @@ APP_CSS = """
 .siting-card{border-collapse:collapse;margin:4px 0;font-size:11px}
 .siting-card td,.siting-card th{border:1px solid #ccc;padding:2px 4px;vertical-align:top}
 .siting-card .fail{color:#b2182b;font-weight:bold}.siting-card .penalty{color:#b35806}
-.siting-card .quiet{color:#555}
+.siting-card .quiet{color:#555}.siting-card .check{color:#8a6d00}
+.siting-popup .quiet{color:#555;font-size:11px}.siting-reuse{color:#01665e}
 .leaflet-popup-content{max-height:360px;overflow:auto;font-size:12px}
 .siting-bar a{display:flex!important;align-items:center;justify-content:center;cursor:pointer}
 .siting-bar a.on{background:#fde725}
@@ -531,6 +532,17 @@ function parcelPopup(D, P, i) {
   box.appendChild(document.createTextNode(
     T.area + ": " + fmt(P.area[i], 0) + " m\u00b2 \u00b7 " + T.capacity + ": " + fmt(P.cap[i], 0)));
   box.appendChild(el("br"));
+  if (P.lu && P.lu[i] !== null && P.lu[i] !== undefined) {
+    box.appendChild(document.createTextNode(T.land_use + ": " + D.roles[P.lu[i]]));
+    box.appendChild(el("br"));
+  }
+  if (P.reuse && P.reuse[i]) {
+    var ru = P.reuse[i];
+    box.appendChild(el("b", "siting-reuse", "\u267b " + T.reuse + ": " +
+      [ru[0], ru[1]].filter(function (x) { return x; }).join(" \u00b7 ") +
+      (ru[2] === null ? "" : " \u00b7 " + T.usable_area + " " + fmt(ru[2], 0) + " m\u00b2")));
+    box.appendChild(el("br"));
+  }
   if (P.eligible[i]) {
     box.appendChild(document.createTextNode(T.score + ": "));
     box.appendChild(el("b", "", fmt(P.score[i], 1)));
@@ -545,6 +557,9 @@ function parcelPopup(D, P, i) {
     }
   } else {
     box.appendChild(el("b", "", T.excluded_by + ": " + P.excl[i]));
+    String(P.excl[i]).split(";").forEach(function (id) {
+      if (D.reasons[id]) { box.appendChild(el("div", "quiet", D.reasons[id])); }
+    });
   }
   // Compliance card: the rules with features in the study, then the quiet ones in one line.
   var card = el("table", "siting-card");
@@ -578,6 +593,16 @@ function parcelPopup(D, P, i) {
     tr.appendChild(el("td", res === "fail" || res === "penalty" ? res : "", T[res] || res));
     card.appendChild(tr);
   });
+  // checks outside the rulebook: land use, size and shape, reused buildings
+  (P.note[i] || []).forEach(function (e) {
+    var res = D.results[e[4]], tr = el("tr");
+    tr.appendChild(el("td", "", D.notes[e[0]]));
+    tr.appendChild(el("td", "", D.notes[e[1]]));
+    tr.appendChild(el("td", "", D.notes[e[2]]));
+    tr.appendChild(el("td", "", typeof e[3] === "number" ? fmt(e[3], 1) + " m" : "\u2013"));
+    tr.appendChild(el("td", res === "fail" || res === "check" ? res : "", T[res] || res));
+    card.appendChild(tr);
+  });
   if (D.quiet) {
     var tr = el("tr"), td = el("td", "quiet", D.quiet + ": " + T.none_in_study);
     td.colSpan = 5; tr.appendChild(td); card.appendChild(tr);
@@ -598,6 +623,13 @@ function parcelPopup(D, P, i) {
   });
   box.appendChild(scores);
   if (!P.full[i]) { box.appendChild(el("div", "quiet", T.light_note)); }
+  return box;
+}
+
+function tablePopup(head, values) {
+  var box = el("div", "siting-popup"), table = el("table", "siting-card");
+  head.forEach(function (h, k) { row(table, [h, values[k]]); });
+  box.appendChild(table);
   return box;
 }
 
@@ -708,6 +740,34 @@ function sitingApp(map, D) {
     d[1].addLayer(dots);
   });
 
+  // reused buildings: an outline over their parcel colour
+  if (P.reuse) {
+    var rg = group("reuse", T.reuse_layer, true);
+    P.geom.forEach(function (g, i) {
+      if (!g || !P.reuse[i]) { return; }
+      var l = vec(g, {color: D.reuse_color, weight: 3, dashArray: "6 4", fillOpacity: 0,
+        bubblingMouseEvents: false});
+      tip(l, "\u267b " + T.reuse + ": " + (P.reuse[i][1] || P.reuse[i][0] || P.id[i]));
+      l.bindPopup(function () { return parcelPopup(D, P, i); }, {maxWidth: 460});
+      l.addTo(rg);
+    });
+  }
+  // new residential areas: red where no facility serves them
+  var N = D.new_areas;
+  if (N) {
+    var ng = group("new_areas", T.new_areas, true);
+    N.geom.forEach(function (g, i) {
+      if (!g) { return; }
+      var c = N.colors[N.flagged[i]];
+      var l = vec(g, {color: c, fillColor: c, weight: N.flagged[i] ? 3 : 2,
+        fillOpacity: N.flagged[i] ? 0.3 : 0.15, dashArray: N.flagged[i] ? null : "5 4",
+        bubblingMouseEvents: false});
+      tip(l, T.new_areas + ": " + N.label[i]);
+      l.bindPopup(function () { return tablePopup(N.head, N.rows[i]); }, {maxWidth: 460});
+      l.addTo(ng);
+    });
+  }
+
   var C = D.catchments, cg = group("catchments", T.catchments, true);
   C.geom.forEach(function (g, i) {
     var l = vec(g, {color: "#e7298a", weight: 1, fillOpacity: 0.08});
@@ -744,8 +804,8 @@ function sitingApp(map, D) {
     }
   });
 
-  var order = [T.zones, T.hazards, T.demand, T.excluded, T.candidates, T.catchments, T.selected,
-    T.facilities];
+  var order = [T.zones, T.hazards, T.demand, T.excluded, T.candidates, T.reuse_layer,
+    T.new_areas, T.catchments, T.selected, T.facilities];
   var ordered = {};
   order.forEach(function (k) { if (overlays[k]) { ordered[k] = overlays[k]; } });
   var base = {};

@@ -11,6 +11,13 @@ simplification) and drawn by :data:`siting._assets.APP_JS`. Parcels beyond ``max
 (the lowest-ranked and the excluded ones of a large study) and demand points are drawn as dots
 on one canvas. Popups are built in the browser when a feature is clicked, and every text
 from data (OSM names, parcel ids) is inserted as text, never as HTML.
+
+Compliance-card rows of checks that are not geometric rulebook rules (land use ``LAND-*``,
+size and shape ``SIZE-*``, the building rows ``BLDG-*`` of reused buildings) are listed on
+each card with their own text; candidates show their land-use role, reused buildings are outlined in
+their own layer, and new residential areas (when the study assessed them) are a layer of
+their own, red where no facility serves them, with their row of
+:func:`siting.newareas.labelled_table` as popup.
 """
 
 from __future__ import annotations
@@ -41,7 +48,12 @@ from siting._geopack import (
     to_gcj02,
 )
 from siting._i18n import LANGS, t
+from siting.landuse import EXCLUSIONS as LAND_EXCLUSIONS
+from siting.landuse import role_label
+from siting.newareas import labelled_table
+from siting.parcel_shape import EXCLUSIONS as SHAPE_EXCLUSIONS
 from siting.scoring import CRITERIA
+from siting.styles import NEW_AREA_COLORS
 
 if TYPE_CHECKING:
     from siting.study import StudyResult
@@ -83,8 +95,9 @@ HAZARD_COLORS = {
 }
 #: Parcels drawn as polygons; beyond that the lowest-ranked and excluded ones become dots.
 MAX_POLYGONS = 10_000
-_RESULTS = ("pass", "fail", "penalty", "no_feature")
+_RESULTS = ("pass", "fail", "penalty", "no_feature", "check")
 _DEMAND_COLORS = ("#2166ac", "#e66101")  # mostly met, mostly unmet (E2SFCA)
+_REUSE_COLOR = "#01665e"  # outline of reused buildings
 _KEY = re.compile(r"^[A-Za-z0-9]{8,64}$")
 _JS_LABELS = (
     "zones", "hazards", "demand", "candidates", "excluded", "selected", "catchments",
@@ -93,7 +106,8 @@ _JS_LABELS = (
     "none_in_study", "soft_penalty", "threshold", "crosses", "not_crosses", "criterion",
     "value", "points", "area", "capacity", "under3", "fullscreen", "measure", "measure_hint",
     "distance", "area_label", "search_placeholder", "not_found", "p_top_k", "light_note",
-    "unmet_value",
+    "unmet_value", "check", "new_areas", "land_use", "reuse", "reuse_layer", "reuse_of",
+    "usable_area",
 )  # fmt: skip
 
 
@@ -169,6 +183,42 @@ def _rule_meta(
     return rules, quiet, index
 
 
+def _notes(comp: pd.DataFrame, ids: pd.Series, lang: str) -> tuple[list[Any], list[str]]:
+    """Card rows of checks that measure no distance (``LAND-*``, ``SIZE-*``, ``BLDG-*``).
+
+    Per parcel ``[id, text, threshold, measured_m, result]``, the first three as positions
+    in the returned string list (shared: the same texts repeat on many parcels).
+    """
+    notes: list[Any] = [0] * len(ids)
+    strings: dict[str, int] = {}
+    if comp.empty:
+        return notes, []
+
+    def code(text: object) -> int:
+        return strings.setdefault(_text(text), len(strings))
+
+    row = pd.Index(ids.astype(str)).get_indexer(pd.Index(comp["parcel_id"].astype(str)))
+    text = comp["en" if lang == "en" else "zh"]
+    threshold = comp["threshold" if lang == "en" else "threshold_zh"]
+    results = comp["result"].map({r.replace("_", " "): i for i, r in enumerate(_RESULTS)})
+    table = zip(
+        row.tolist(),
+        [code(v) for v in comp["rule_id"]],
+        [code(v) for v in text],
+        [code(v) for v in threshold],
+        numbers(comp["measured_m"], 1),
+        results.fillna(_RESULTS.index("check")).astype(int).tolist(),
+        strict=True,
+    )
+    for r, k, x, th, m, c in table:
+        if r < 0:
+            continue
+        if notes[r] == 0:
+            notes[r] = []
+        notes[r].append([k, x, th, m, c])
+    return notes, list(strings)
+
+
 def _cards(comp: pd.DataFrame, ids: pd.Series, index: dict[str, int]) -> list[Any]:
     """Per parcel: ``[rule, measured_m, margin_m, result]`` of the rules that measured something."""
     rule_pos = comp["rule_id"].map(index)
@@ -226,7 +276,19 @@ def _parcels(
     for i, g in zip(np.flatnonzero(as_poly).tolist(), packed, strict=True):
         geom[i] = g
 
-    rules, quiet, index = _rule_meta(result.compliance, lang)
+    comp = result.compliance
+    # the geometric rules measured per parcel; the others (land use, size, building rows of
+    # reused buildings) are notes with their own text
+    in_rulebook = (
+        comp["rule_id"].isin({r.id for r in result.rulebook.rules if r.is_geometric}).to_numpy()
+    )
+    rules, quiet, index = _rule_meta(comp[in_rulebook], lang)
+    # rows outside the rulebook: all of them for polygons; dots keep those to check (their
+    # failed ones are named, with their text, by the exclusion line of the card)
+    extra = comp[~in_rulebook]
+    pos = pd.Index(cand["parcel_id"].astype(str)).get_indexer(pd.Index(extra["parcel_id"]))
+    keep = (pos >= 0) & (as_poly[pos] | (extra["result"] == "check").to_numpy())
+    notes, note_text = _notes(extra[keep], cand["parcel_id"], lang)
     terms = [name for name in CRITERIA if f"contrib_{name}" in cand]
     pens = [c for c in cand if c.startswith("penalty_") and f"contrib_{c}" in cand]
     values = np.column_stack(
@@ -246,22 +308,40 @@ def _parcels(
             if pen[i] == 0:
                 pen[i] = []
             pen[i].append([k, round(float(v[i]), 2), round(float(contrib[i]), 1)])
+    source = cand.get("parcel_source", pd.Series("", index=cand.index)).fillna("").astype(str)
+    reused = (source == "reuse").to_numpy()
     table: dict[str, Any] = {
         "id": cand["parcel_id"].astype(str).tolist(),
-        # flags: 1 eligible, 2 selected, 4 drawn as a polygon with its full breakdown
-        "f": (eligible.astype(int) + 2 * selected + 4 * as_poly).tolist(),
+        # flags: 1 eligible, 2 selected, 4 drawn as a polygon with its full breakdown,
+        # 8 a reused building
+        "f": (eligible.astype(int) + 2 * selected + 4 * as_poly + 8 * reused).tolist(),
         "score": numbers(np.where(eligible, score, np.nan), 1),
         "rank": numbers(rank, 0),
         "excl": cand["excluded_by"].fillna("").astype(str).where(~eligible, "").tolist(),
         "area": numbers(cand["area_m2"], 0),
         "cap": numbers(cand["capacity_slots"], 0),
-        "card": _cards(result.compliance, cand["parcel_id"], index),
+        "card": _cards(comp[in_rulebook], cand["parcel_id"], index),
+        "note": notes,
         "bd": bd,
         "pen": pen,
         "geom": geom,
     }
     if "p_top_k" in cand:
         table["p_top_k"] = numbers(cand["p_top_k"], 2)
+    roles: list[str] = []
+    if "landuse_role" in cand:
+        role = cand["landuse_role"].astype(object).where(cand["landuse_role"].notna(), None)
+        uniq = sorted({str(r) for r in role if r is not None})
+        roles = [role_label(r, lang) for r in uniq]
+        table["lu"] = [None if r is None else uniq.index(str(r)) for r in role]
+    if reused.any():
+        of = cand.get("reuse_of", pd.Series("", index=cand.index))
+        name = cand.get("name", pd.Series("", index=cand.index))
+        usable = numbers(cand.get("reuse_usable_m2", pd.Series(np.nan, index=cand.index)), 0)
+        table["reuse"] = [
+            [_text(of.iloc[i]), _text(name.iloc[i]), usable[i]] if reused[i] else 0
+            for i in range(n)
+        ]
     # the others as dots, one canvas per layer
     rest = np.flatnonzero(~as_poly)
     if len(rest):
@@ -284,6 +364,12 @@ def _parcels(
         "quiet": ", ".join(quiet),
         "terms": [CRITERIA[name].label(lang) for name in terms],
         "penalties": [c.removeprefix("penalty_").upper().replace("_", "-") for c in pens],
+        "notes": note_text,
+        "roles": roles,
+        "reasons": {
+            rid: f"{rid}: {text[lang]}"
+            for rid, text in (*LAND_EXCLUSIONS.items(), *SHAPE_EXCLUSIONS.items())
+        },
     }
     return table, meta, int(as_poly.sum())
 
@@ -327,6 +413,24 @@ def _hazard_layer(result: StudyResult, lang: str, *, gcj02: bool) -> dict[str, A
         labels.append(label.strip())
     out = _labelled(haz, labels, gcj02=gcj02)
     out["cls"] = haz["hazard_class"].astype(str).tolist()
+    return out
+
+
+def _new_areas_layer(result: StudyResult, lang: str, *, gcj02: bool) -> dict[str, Any] | None:
+    """Pack the new residential areas: geometry, flag, and their labelled row (popup)."""
+    areas = result.new_areas
+    if areas is None:
+        return None
+    table = labelled_table(areas, lang=lang)
+    labels = [
+        f"{_text(a)} {_text(nm)}".strip()
+        for a, nm in zip(areas["area_id"], areas.get("name", areas["area_id"]), strict=True)
+    ]
+    out = _labelled(areas, labels, gcj02=gcj02)
+    out["flagged"] = areas["flagged"].astype(bool).astype(int).tolist()
+    out["head"] = [str(c) for c in table.columns]
+    out["rows"] = table.astype(str).to_numpy().tolist()
+    out["colors"] = [NEW_AREA_COLORS["served"], NEW_AREA_COLORS["flagged"]]
     return out
 
 
@@ -487,9 +591,12 @@ def map_data(
             gcj02=gcj02,
             childcare=fac["amenity"].isin(["childcare", "kindergarten"]).astype(int).tolist(),
         ),
+        "new_areas": _new_areas_layer(result, lang, gcj02=gcj02),
+        "reuse_color": _REUSE_COLOR,
         **meta,
     }
-    n_drawn = len(zones) + len(result.hazards) + n_poly + len(catch) + len(sel) + len(fac)
+    n_new = 0 if result.new_areas is None else len(result.new_areas)
+    n_drawn = len(zones) + len(result.hazards) + n_poly + len(catch) + len(sel) + len(fac) + n_new
     data["canvas"] = n_drawn > 2_000
     return data
 
@@ -509,6 +616,19 @@ def _legend(result: StudyResult, lang: str, data: dict[str, Any]) -> str:
         for cls, color in HAZARD_COLORS.items()
         if cls in present
     )
+    extra = ""
+    if "reuse" in data["parcels"]:
+        extra += (
+            f"<div><i style='background:none;border:2px dashed {_REUSE_COLOR}'></i>"
+            f"{e(t('reuse_layer', lang))}</div>"
+        )
+    if data["new_areas"] is not None:
+        extra += (
+            f"<b>{e(t('new_areas', lang))}</b><div><i style='background:"
+            f"{NEW_AREA_COLORS['flagged']}'></i>{e(t('new_area_flagged', lang))}</div><div>"
+            f"<i style='background:{NEW_AREA_COLORS['served']}'></i>"
+            f"{e(t('new_area_served', lang))}</div>"
+        )
     n_poly = int(data["polygons"])
     dots = (
         f"<div class='note'>{e(t('dots_note', lang, v=f'{n_poly:,}'))}</div>"
@@ -525,7 +645,7 @@ def _legend(result: StudyResult, lang: str, data: dict[str, Any]) -> str:
         f"{e(t('unmet', lang))}</div>"
         f"<div><i style='background:{_DEMAND_COLORS[0]};border-radius:50%'></i>"
         f"{e(t('met_demand', lang))}</div>"
-        f"<b>{e(t('hazards', lang))}</b>{hazards}"
+        f"{extra}<b>{e(t('hazards', lang))}</b>{hazards}"
         f"<div><i style='background:#1b7837;border-radius:50%'></i>{e(t('facilities', lang))}"
         f"</div><div class='note'>{e(t('estimate_note', lang))}<br>"
         f"{e(t('attribution', lang))}</div></div>"
@@ -562,7 +682,8 @@ def result_map(
     -------
     folium.Map
         Layers: setback zones, hazards, demand (hidden at first), excluded and scored
-        parcels, catchments, selected sites, existing facilities; layer control, legend,
+        parcels, reused buildings and new residential areas (when present), catchments,
+        selected sites, existing facilities; layer control, legend,
         scale, fullscreen, measure tool and search by parcel id (also ``#parcel=ID`` in the
         address). Popups show each parcel's compliance card and score breakdown.
         ``.save("map.html")`` writes a page with every script and style inlined.

@@ -19,17 +19,23 @@ import pyproj
 import pytest
 import shapely
 
-from siting import ConfigError, run_study
+from siting import ConfigError, landuse, run_study
 from siting.maps import COORD_SCALE, leaflet_assets, map_data, result_map
+from siting.newareas import labelled_table
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # `pytest` (not `python -m pytest`) puts only tests/ on the path
     sys.path.insert(0, str(ROOT))
 
+from test_outputs import EVIL as _EVIL  # noqa: E402
+from test_outputs import land_use_study  # noqa: E402
+
 from benchmarks.browser import CHROMIUM, Chromium  # noqa: E402
 
 ARTIFACTS = ROOT / "out" / "test-artifacts"  # git-ignored (out/)
-EVIL = "<script>alert(1)</script>"
+EVIL = _EVIL
+#: The text of the popup opened last (a closed one fades out for a moment).
+LAST_POPUP = "[...document.querySelectorAll('.leaflet-popup-content')].pop().innerText"
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +94,9 @@ def test_packed_parcels_match_the_study_geometry(result) -> None:
 def test_compliance_card_matches_the_compliance_table(result) -> None:
     data = map_data(result, basemap="none")
     rules = [r["id"] for r in data["rules"]]
-    comp = result.compliance
+    geometric = {r.id for r in result.rulebook.rules if r.is_geometric}
+    in_rulebook = result.compliance["rule_id"].isin(geometric)
+    comp = result.compliance[in_rulebook]  # the others are notes (test below)
     codes = data["results"]
     failing = comp[comp["result"] == "fail"].iloc[0]
     row = data["parcels"]["id"].index(str(failing["parcel_id"]))
@@ -421,3 +429,112 @@ def test_large_study_map_stays_within_the_size_budget(tmp_path) -> None:
     fixed = sum(len(x.encode()) for x in (*leaflet_assets(), APP_CSS, APP_JS))
     per_parcel = (page.stat().st_size - fixed) / 6_000  # demand and hazards grow with it
     assert fixed + per_parcel * 100_000 <= 15e6, per_parcel
+
+
+# --- land use, reused buildings, new residential areas (issue 9) ------------------------------
+
+
+@pytest.fixture(scope="module")
+def lu_result(karhula_layers):
+    return land_use_study(karhula_layers)
+
+
+def test_new_areas_layer_and_land_use_cards_packed(lu_result) -> None:
+    data = map_data(lu_result, basemap="none")
+    areas = lu_result.new_areas
+    packed = data["new_areas"]
+    table = labelled_table(areas)
+    assert packed["head"] == list(table.columns)
+    assert packed["rows"] == table.astype(str).to_numpy().tolist()
+    assert packed["flagged"] == areas["flagged"].astype(int).tolist()
+    decoded = gpd.GeoSeries([_decode(g) for g in packed["geom"]], crs=4326).to_crs(areas.crs)
+    gap = shapely.hausdorff_distance(decoded.to_numpy(), areas.geometry.to_numpy())
+    assert gap.max() < 0.5 + 0.8, gap.max()
+    # cards: every row of a non-geometric check is on its parcel's card with its text and result
+    p, notes, codes = data["parcels"], data["notes"], data["results"]
+    comp = lu_result.compliance
+    geometric = {r.id for r in lu_result.rulebook.rules if r.is_geometric}
+    extra = comp[~comp["rule_id"].isin(geometric)]
+    assert set(extra["rule_id"].str.split("-").str[0]) == {"LAND", "SIZE", "BLDG"}
+    for pid, rows in extra.groupby("parcel_id"):
+        card = p["note"][p["id"].index(pid)]
+        got = [(notes[a], notes[b], notes[c], codes[r]) for a, b, c, _m, r in card]
+        want = [(str(r.rule_id), str(r.zh), str(r.threshold_zh), r.result.replace(" ", "_"))
+                for r in rows.itertuples()]  # fmt: skip
+        assert got == want
+    assert "check" in {codes[e[4]] for card in p["note"] if card for e in card}
+    # land-use role of every coded parcel; reused buildings flagged and described
+    cand = lu_result.candidates
+    for i, role in enumerate(cand["landuse_role"]):
+        if isinstance(role, str):
+            assert data["roles"][p["lu"][i]] == landuse.role_label(role)
+        else:
+            assert p["lu"][i] is None
+    reused = (cand["parcel_source"] == "reuse").to_numpy()
+    assert ((np.asarray(p["f"]) >> 3 & 1) == reused).all()
+    for i in np.flatnonzero(reused):
+        assert p["reuse"][i][:2] == [cand["reuse_of"].iloc[i], cand["name"].iloc[i]]
+    assert data["reasons"]["LAND-UNKNOWN"].startswith("LAND-UNKNOWN: 地类代码不在对照表中")
+
+
+@pytest.mark.slow
+@needs_chromium
+def test_new_areas_reuse_and_land_use_in_chromium(lu_result, browser, tmp_path) -> None:
+    page = tmp_path / "map.html"
+    result_map(lu_result, basemap="none").save(str(page))
+    _open(browser, page)
+    assert browser.errors() == []
+    assert browser.requests() == [page.as_uri()]
+    overlays = browser.evaluate(
+        "[...document.querySelectorAll('.leaflet-control-layers-overlays label')]"
+        ".map(l => l.textContent.trim())"
+    )
+    assert overlays == [
+        "危险源退让范围", "危险源", "婴幼儿需求（估算）", "排除地块", "候选地块（按得分）",
+        "利用既有设施（候选）", "新建居住区", "步行5分钟服务范围", "推荐新址",
+        "现有托育与公共资源",
+    ]  # fmt: skip
+    legend = browser.evaluate("document.querySelector('.siting-legend').innerText")
+    assert "周边无托育设施（需配建）" in legend
+    # the flagged area (named like a script) is red, and its popup shows the name as text
+    areas = lu_result.new_areas
+    shown = browser.evaluate(
+        "(() => { const out = []; window.siting.layers.new_areas.eachLayer(l => {"
+        " l.openPopup(); const p = l.getPopup().getElement()"
+        ".querySelector('.leaflet-popup-content');"
+        " out.push([l.options.color, p.textContent, p.querySelectorAll('script').length]);"
+        " }); return out; })()"
+    )
+    assert len(shown) == len(areas)
+    for (color, text, scripts), row in zip(shown, areas.itertuples(), strict=True):
+        assert color == ("#d7191c" if row.flagged else "#2c7bb6")
+        assert scripts == 0 and row.name in text and f"{row.required_slots:.0f}" in text
+    assert any(EVIL in text for _, text, _ in shown)
+    layer = "window.siting.layers.new_areas"
+    browser.evaluate(f"{layer}.eachLayer(l => {{ if (l.options.color === '#d7191c') {{"
+                     " window.siting.map.fitBounds(l.getBounds(), {animate: false});"
+                     " l.openPopup(); } }), 0")  # fmt: skip
+    browser.pump(0.4)
+    browser.screenshot(_artifact("map-zh-new-area.png"))
+    # a parcel whose code is not in the table: role, reason and card row in words
+    cand = lu_result.candidates
+    unknown = cand.loc[cand["landuse_role"] == "unknown", "parcel_id"].iloc[0]
+    assert browser.evaluate(f"window.siting.find({json.dumps(unknown)}).found")
+    text = browser.evaluate(LAST_POPUP)
+    assert "代码不在对照表中" in text and "LAND-UNKNOWN" in text and "0799" in text
+    # the sliver: too narrow, with its width
+    assert browser.evaluate("window.siting.find('SLIVER').found")
+    text = browser.evaluate(LAST_POPUP)
+    width = cand.loc[cand["parcel_id"] == "SLIVER", "width_m"].iloc[0]
+    assert "SIZE-WIDTH" in text and "地块过窄" in text and f"{width:.1f} m" in text
+    # a reused building: marked, outlined, with the JGJ 39 3.2.2 rows to check
+    reused = cand.loc[cand["parcel_source"] == "reuse", "parcel_id"].iloc[0]
+    assert browser.evaluate(f"window.siting.find({json.dumps(reused)}).found")
+    text = browser.evaluate(LAST_POPUP)
+    assert "利用既有设施" in text and "BLDG-05" in text and "需核实" in text
+    assert "有独立的楼梯和出入口" in text
+    n_outlined = browser.evaluate("window.siting.layers.reuse.getLayers().length")
+    assert n_outlined == int((cand["parcel_source"] == "reuse").sum())
+    browser.pump(0.4)
+    browser.screenshot(_artifact("map-zh-reuse.png"))
+    assert browser.dialogs() == [] and browser.errors() == []
