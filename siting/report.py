@@ -7,7 +7,10 @@ Every text from data is HTML-escaped.
 
 Sections: overview, targets vs achieved, parcels excluded and penalised per rule with their
 citations, score distribution, rank stability (the ``p_top_k`` column when the run computed
-it), top sites with their compliance, the static map, data sources and attribution.
+it), top sites with their compliance, the static map, data sources and attribution. When the
+study has them: new residential areas (flagged ones and the slots they need, with
+:func:`siting.newareas.labelled_table`), land use (parcels per role, unknown codes, idle
+land) and the land-use, size and shape exclusions (``LAND-*``, ``SIZE-*``) with their text.
 """
 
 from __future__ import annotations
@@ -21,8 +24,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from siting import landuse, parcel_shape
 from siting._errors import ConfigError
 from siting._i18n import LANGS, t
+from siting.newareas import LABELS, labelled_table
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -36,6 +41,8 @@ TOP_N = 15
 _SCORE_COLORS = ("#440154", "#3b528b", "#21918c", "#5ec962", "#fde725")
 _EXCLUDED = "#9e9e9e"
 _SELECTED = "#e7298a"
+_FLAGGED = "#d7191c"
+_SERVED = "#2c7bb6"
 
 _CSS = (
     "body{font-family:'Noto Sans CJK SC','Microsoft YaHei','PingFang SC',sans-serif;"
@@ -43,7 +50,7 @@ _CSS = (
     "table{border-collapse:collapse;margin:8px 0;width:100%}"
     "td,th{border:1px solid #bbb;padding:3px 6px;font-size:12.5px;text-align:left;"
     "vertical-align:top}th{background:#eee}tr{page-break-inside:avoid}"
-    ".ok{color:#1a7f37;font-weight:bold}.no{color:#b2182b;font-weight:bold}"
+    ".check{color:#8a6d00}.ok{color:#1a7f37;font-weight:bold}.no{color:#b2182b;font-weight:bold}"
     ".fail{color:#b2182b;font-weight:bold}.penalty{color:#b35806}"
     "h1{font-size:22px}h2{font-size:17px;border-bottom:2px solid #3b528b;margin-top:26px;"
     "page-break-after:avoid}.note{color:#555;font-size:12px}.num{text-align:right}"
@@ -159,6 +166,12 @@ def static_map_png(
         if pts.any():
             haz[pts].plot(ax=ax, color=[c for c, p in zip(hcol, pts, strict=True) if p],
                           markersize=18, marker="^")  # fmt: skip
+    if result.new_areas is not None and len(result.new_areas):
+        flagged = result.new_areas["flagged"].astype(bool).to_numpy()
+        draw(result.new_areas[flagged], facecolor=_FLAGGED, alpha=0.35, edgecolor=_FLAGGED,
+             linewidth=1.5)  # fmt: skip
+        draw(result.new_areas[~flagged], facecolor="none", edgecolor=_SERVED, linewidth=1.2,
+             linestyle=":")  # fmt: skip
     draw(result.catchments, facecolor="none", edgecolor=_SELECTED, linewidth=0.8,
          linestyle="--")  # fmt: skip
     draw(result.selected, facecolor="none", edgecolor=_SELECTED, linewidth=2.2)
@@ -184,13 +197,13 @@ def static_map_png(
 def _compliance_text(comp: pd.DataFrame, lang: str) -> str:
     """Rules that measured something for one parcel: ``RULE result (distance)``."""
     rows = comp[np.isfinite(comp["measured_m"].to_numpy(dtype=float))
-                | comp["result"].isin(["fail", "penalty"])]  # fmt: skip
+                | comp["result"].isin(["fail", "penalty", "check"])]  # fmt: skip
     if rows.empty:
         return _e(t("no_hazard_near", lang))
     parts = []
     for r in rows.to_dict("records"):
         res = str(r["result"])
-        cls = res if res in ("fail", "penalty") else ""
+        cls = res if res in ("fail", "penalty", "check") else ""
         dist = float(r["measured_m"])
         where = f" {dist:,.0f} m" if math.isfinite(dist) else ""
         parts.append(
@@ -204,6 +217,8 @@ def _top_table(result: StudyResult, lang: str) -> str:
     cand = result.candidates
     top = cand[cand["eligible"]].sort_values("rank").head(TOP_N)
     sel_ids = set(result.selected["parcel_id"].astype(str))
+    source = top.get("parcel_source", pd.Series("", index=top.index)).fillna("").astype(str)
+    reuse_ids = set(top.loc[source == "reuse", "parcel_id"].astype(str))
     cards = dict(tuple(result.compliance.groupby("parcel_id", sort=False)))
     stab = "p_top_k" in cand
     heads = [
@@ -217,7 +232,7 @@ def _top_table(result: StudyResult, lang: str) -> str:
         comp = cards.get(pid, result.compliance.iloc[:0])
         cells = [
             f"<td class='num'>{int(r['rank'])}</td>",
-            f"<td>{_e(pid)}{' ★' if pid in sel_ids else ''}</td>",
+            f"<td>{_e(pid)}{' ★' if pid in sel_ids else ''}{' ♻' if pid in reuse_ids else ''}</td>",
             f"<td class='num'>{_num(r['score'])}</td>",
             f"<td class='num'>{_num(r['walk_under3'])}</td>",
             f"<td class='num'>{_num(r['unserved_under3'])}</td>",
@@ -232,7 +247,9 @@ def _top_table(result: StudyResult, lang: str) -> str:
     head = "".join(f"<th>{_e(h)}</th>" for h in heads)
     return (
         f"<table class='top'><tr>{head}</tr>{''.join(rows)}</table>"
-        f"<p class='note'>★ = {_e(t('selected', lang))}. {_e(t('compliance_note', lang))}</p>"
+        f"<p class='note'>★ = {_e(t('selected', lang))}. {_e(t('compliance_note', lang))}"
+        + (f"<br>{_e(t('reuse_note', lang))}" if reuse_ids else "")
+        + "</p>"
     )
 
 
@@ -270,6 +287,94 @@ def _legend(result: StudyResult, lang: str) -> str:
         f"{_e(t('selected', lang))}<i style='border:1px dashed {_SELECTED}'></i>"
         f"{_e(t('catchments', lang))}</p>"
     )
+
+
+def _new_areas(result: StudyResult, lang: str) -> str:
+    """Write the new-areas section: how many lack a facility, the slots they need."""
+    areas = result.new_areas
+    if areas is None:
+        return ""
+    flagged = areas["flagged"].astype(bool).to_numpy()
+    need = int(areas.loc[flagged, "required_slots"].sum())
+    radius = result.rulebook.param("walk_m")
+    table = labelled_table(areas, lang=lang)
+    head = "".join(f"<th>{_e(c)}</th>" for c in table.columns)
+    flag_head = LABELS["flagged"][1 if lang == "en" else 0]  # red where no facility serves it
+    rows = "".join(
+        "<tr>"
+        + "".join(
+            f"<td class='no'>{_e(v)}</td>" if f and h == flag_head else f"<td>{_e(v)}</td>"
+            for h, v in zip(table.columns, values, strict=True)
+        )
+        + "</tr>"
+        for f, values in zip(flagged, table.astype(str).to_numpy().tolist(), strict=True)
+    )
+    total = t(
+        "new_areas_total", lang, n=len(areas), p=f"{areas['planned_residents'].sum():,.0f}",
+        x=f"{int(areas['required_slots'].sum()):,}",
+    )  # fmt: skip
+    text = t("new_areas_text", lang, n=int(flagged.sum()), r=f"{radius:g}", x=f"{need:,}")
+    return (
+        f"<h2>{_e(t('new_areas', lang))}</h2><div id='new-areas-section'>"
+        f"<p><b id='new-areas-text'>{_e(text)}</b></p><p>{_e(total)}</p>"
+        f"<table id='new-areas'><tr>{head}</tr>{rows}</table>"
+        f"<p class='note'>{_e(t('new_areas_note', lang))}</p></div>"
+    )
+
+
+def _land_use(result: StudyResult, lang: str) -> str:
+    """Parcels per land-use role, the codes not in the table, idle land."""
+    lu = result.summary.get("landuse") or {}
+    if not lu:
+        return ""
+    roles = "".join(
+        f"<tr><td>{_e(role)}</td><td>{_e(landuse.role_label(role, lang))}</td>"
+        f"<td class='num'>{int(n):,}</td></tr>"
+        for role, n in lu.get("by_role", {}).items()
+    )
+    unknown = lu.get("unknown", {})
+    if unknown:
+        rows = "".join(
+            f"<tr><td>{_e(code)}</td><td class='num'>{int(n):,}</td></tr>"
+            for code, n in unknown.items()
+        )
+        unknown_html = (
+            f"<p>{_e(t('unknown_codes', lang))}:</p><table id='landuse-unknown' "
+            f"style='width:auto'><tr><th>{_e(t('code', lang))}</th>"
+            f"<th>{_e(t('parcels', lang))}</th></tr>{rows}</table>"
+            f"<p class='note'>{_e(t('unknown_codes_note', lang))}</p>"
+        )
+    else:
+        unknown_html = f"<p class='note'>{_e(t('no_unknown_codes', lang))}</p>"
+    return (
+        f"<h2>{_e(t('land_use', lang))}</h2><div id='landuse-section'>"
+        f"<p>{_e(t('land_use_scheme', lang))}: {_e(lu.get('scheme'))} · "
+        f"{_e(t('parcels', lang))}: {int(lu.get('parcels', 0)):,} · "
+        f"{_e(t('idle_parcels', lang))}: {int(lu.get('idle', 0)):,} · "
+        f"{_e(t('low_efficiency_parcels', lang))}: {int(lu.get('low_efficiency', 0)):,}</p>"
+        f"<table id='landuse' style='width:auto'><tr><th>{_e(t('land_use_role', lang))}</th>"
+        f"<th></th><th>{_e(t('parcels', lang))}</th></tr>{roles}</table>{unknown_html}</div>"
+    )
+
+
+def _toolkit_exclusions(result: StudyResult, lang: str) -> str:
+    """Exclusion rows of the checks outside the rulebook (``LAND-*``, ``SIZE-*``)."""
+    excluded = result.summary.get("excluded_by_rule", {})
+    comp = result.compliance
+    rows = []
+    for rid, text in (*landuse.EXCLUSIONS.items(), *parcel_shape.EXCLUSIONS.items()):
+        if rid not in excluded:
+            continue
+        shown = comp[comp["rule_id"] == rid]
+        threshold = (
+            shown["threshold" if lang == "en" else "threshold_zh"].iloc[0] if len(shown) else None
+        )
+        rows.append(
+            f"<tr><td>{_e(rid)}</td><td>{_e(text[lang])}</td><td>{_e(threshold)}</td>"
+            f"<td class='num'>{int(excluded[rid])}</td><td class='num'>–</td>"
+            f"<td>{_e(text['source'])}</td><td>{_e(t('toolkit_reasons', lang))}</td></tr>"
+        )
+    return "".join(rows)
 
 
 def report_html(result: StudyResult, *, lang: str = "zh", static_map: bool = True) -> str:
@@ -328,7 +433,7 @@ def report_html(result: StudyResult, *, lang: str = "zh", static_map: bool = Tru
         f"<table id='exclusions'><tr><th>{t('rule', lang)}</th><th></th>"
         f"<th>{t('threshold', lang)}</th><th>{t('excluded', lang)}</th>"
         f"<th>{t('penalised', lang)}</th><th>{t('source', lang)}</th>"
-        f"<th>{t('confidence', lang)}</th></tr>{rules}</table>"
+        f"<th>{t('confidence', lang)}</th></tr>{rules}{_toolkit_exclusions(result, lang)}</table>"
         f"<p class='note'>{_e(t('exclusions_note', lang))}</p>"
     )
     c = s["counts"]
@@ -370,6 +475,7 @@ def report_html(result: StudyResult, *, lang: str = "zh", static_map: bool = Tru
         f"<style>{_CSS}</style></head><body><h1>{_e(title)} · {_e(s['study'])}</h1>"
         f"<h2>{t('summary', lang)}</h2>{overview}<h2>{t('targets', lang)}</h2>{targets}"
         f"<h2>{t('exclusions', lang)}</h2>{exclusions}"
+        f"{_land_use(result, lang)}{_new_areas(result, lang)}"
         f"<h2>{t('scores_dist', lang)}</h2>{_histogram_svg(scores)}"
         f"<p class='note'>{quart}</p>"
         f"<h2>{t('stability', lang)}</h2>{_stability(result, lang)}"

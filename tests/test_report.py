@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import html
 import io
 import re
 import sys
@@ -14,12 +15,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from siting import ConfigError, run_study
+from siting import ConfigError, landuse, parcel_shape, run_study
+from siting.newareas import labelled_table
 from siting.report import TOP_N, report_html, static_map_png
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from test_outputs import EVIL, land_use_study  # noqa: E402
 
 from benchmarks.browser import CHROMIUM, Chromium  # noqa: E402
 
@@ -33,7 +37,7 @@ def result(karhula_layers):
 
 
 def _rows(page: str, table_id: str) -> list[list[str]]:
-    table = re.search(rf"<table id='{table_id}'>(.*?)</table>", page, flags=re.S).group(1)
+    table = re.search(rf"<table id='{table_id}'[^>]*>(.*?)</table>", page, flags=re.S).group(1)
     return [
         [re.sub(r"<[^>]+>", "", c) for c in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row)]
         for row in re.findall(r"<tr>(.*?)</tr>", table, flags=re.S)
@@ -72,7 +76,10 @@ def test_targets_and_top_sites(result) -> None:
     if len(pen):
         assert f"{pen.iloc[0]['rule_id']} penalty" in top
     assert "OpenStreetMap" in page and "ODbL" in page
-    assert "Rank stability (sensitivity analysis) was not computed" in page
+    if "p_top_k" in result.candidates:  # the study now runs the sensitivity analysis
+        assert "p_top_k: share of the sensitivity runs" in page
+    else:
+        assert "Rank stability (sensitivity analysis) was not computed" in page
 
 
 def test_rank_stability_when_present(result) -> None:
@@ -145,3 +152,74 @@ def test_report_offline_in_chromium(result, tmp_path) -> None:
         pdf = browser.send("Page.printToPDF", {"printBackground": True})["data"]
         (ARTIFACTS / "report-zh.pdf").write_bytes(base64.b64decode(pdf))
         assert base64.b64decode(pdf)[:5] == b"%PDF-"
+
+
+# --- land use, reused buildings, new residential areas (issue 9) ------------------------------
+
+
+@pytest.fixture(scope="module")
+def lu_result(karhula_layers):
+    return land_use_study(karhula_layers)
+
+
+def test_new_areas_section(lu_result, karhula_layers) -> None:
+    areas = lu_result.new_areas
+    # flagged = no existing childcare within 300 m of the area, by shapely on the input layer
+    amen = karhula_layers["amenities"].to_crs(areas.crs)
+    kids = amen[amen["amenity"].isin(["childcare", "kindergarten"])].geometry.union_all()
+    flagged = (areas.distance(kids) > 300).to_numpy()
+    assert flagged.tolist() == areas["flagged"].tolist() and flagged.any()
+    need = int(areas.loc[flagged, "required_slots"].sum())
+    for lang, text in (
+        ("zh", f"{int(flagged.sum())} 个新建居住区周边 300 米内无托育设施，需配建托位 {need} 个"),
+        ("en", f"{int(flagged.sum())} new residential areas have no facility within 300 m; "
+               f"they need {need} slots"),
+    ):  # fmt: skip
+        page = report_html(lu_result, lang=lang, static_map=False)
+        assert f"<b id='new-areas-text'>{html.escape(text)}</b>" in page
+        table = labelled_table(areas, lang=lang)
+        rows = _rows(page, "new-areas")
+        assert rows[0] == [html.escape(c) for c in table.columns]
+        assert rows[1:] == [[html.escape(v) for v in r] for r in table.astype(str).to_numpy()]
+    # the name written like a script is text
+    assert EVIL in areas["name"].tolist()
+    assert "<script" not in page and html.escape(EVIL) in page
+
+
+def test_land_use_table_and_exclusions(lu_result) -> None:
+    page = report_html(lu_result, static_map=False)
+    cand = lu_result.candidates
+    coded = cand[cand["landuse_scheme"].notna()]
+    roles = coded["landuse_role"].fillna("unknown").value_counts()
+    rows = {r[0]: r for r in _rows(page, "landuse")[1:]}
+    assert {k: int(r[2]) for k, r in rows.items()} == roles.to_dict()
+    assert rows["co_location"][1] == "可合建（共享建筑）"
+    unknown = {r[0]: int(r[1]) for r in _rows(page, "landuse-unknown")[1:]}
+    codes = coded.loc[coded["landuse_role"] == "unknown", "landuse_code"].value_counts()
+    assert unknown == codes.to_dict() == {"0799": 7}
+    # the land-use and shape exclusions, counted from the parcels, with their text
+    ex = {r[0]: r for r in _rows(page, "exclusions")[1:]}
+    failing = cand["excluded_by"].fillna("").str.split(";")
+    for rid, text in (*landuse.EXCLUSIONS.items(), *parcel_shape.EXCLUSIONS.items()):
+        assert int(ex[rid][3]) == int(failing.map(lambda ids, rid=rid: rid in ids).sum())
+        assert ex[rid][1] == html.escape(text["zh"])
+    assert int(ex["SIZE-WIDTH"][3]) == 1 and ex["SIZE-WIDTH"][2] == "≥ 10 米"
+    assert int(ex["LAND-UNKNOWN"][3]) == 7
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (.ci/run installs it)")
+def test_new_areas_report_in_chromium(lu_result, tmp_path) -> None:
+    page = tmp_path / "report.html"
+    page.write_text(report_html(lu_result), encoding="utf-8")
+    with Chromium(width=1000, height=1200) as browser:
+        browser.open(page.as_uri())
+        assert browser.requests() == [page.as_uri()] and browser.errors() == []
+        heads = browser.evaluate("[...document.querySelectorAll('h2')].map(h => h.textContent)")
+        assert heads[:5] == ["概况", "目标与达成", "各规则排除地块数", "用地类型", "新建居住区"]
+        name = browser.evaluate(
+            "document.querySelector('#new-areas tr:nth-child(2) td:nth-child(2)').textContent"
+        )
+        assert name == EVIL and browser.dialogs() == []
+        browser.evaluate("document.getElementById('landuse-section').scrollIntoView(), 0")
+        browser.screenshot(ARTIFACTS / "report-zh-new-areas.png")
