@@ -215,6 +215,8 @@ def nearest(a: sparse.csr_matrix, rows: np.ndarray) -> np.ndarray:
     if len(rows) == 0:
         return out
     coo = a[rows].tocoo()
+    if coo.nnz == 0:
+        return out
     order = np.lexsort((coo.row, coo.data, coo.col))
     col, row = coo.col[order], coo.row[order]
     first = np.r_[True, col[1:] != col[:-1]]

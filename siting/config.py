@@ -148,6 +148,7 @@ _TABLES = {
     "layers": dict.fromkeys(ROLE_KEYS, ""),
     "population": POPULATION_KEYS,
     "census": CENSUS_KEYS,
+    "scoring": {},  # checked by siting.scoring.scoring_config
 }
 
 
@@ -177,6 +178,7 @@ class StudyConfig:
     layers: dict[str, LayerSpec]
     population: dict[str, Any] | None
     census: dict[str, Any] | None
+    scoring: Any = None  #: siting.scoring.ScoringConfig, from the [scoring] table
 
 
 def _check_keys(table: Any, allowed: dict[str, str], where: str, path: Path) -> dict[str, Any]:
@@ -388,6 +390,18 @@ def load_config(path: str | Path) -> StudyConfig:
         census = _check_keys(top["census"], CENSUS_KEYS, "census", path)
         for key in ("districts", "table"):
             census[key] = _file(census.get(key), f"census.{key}", path)
+    scoring_options = None
+    if "scoring" in top:
+        from siting.idleland import CRITERIA as IDLE_CRITERIA
+        from siting.scoring import CRITERIA, scoring_config
+
+        try:
+            scoring_options = scoring_config(
+                top["scoring"], criteria_info={**CRITERIA, **IDLE_CRITERIA}
+            )
+        except ConfigError as err:
+            msg = f"{path}: {err}"
+            raise ConfigError(msg) from err
     return StudyConfig(
         path=path,
         name=name,
@@ -398,6 +412,7 @@ def load_config(path: str | Path) -> StudyConfig:
         layers=layers,
         population=population,
         census=census,
+        scoring=scoring_options,
     )
 
 
@@ -714,6 +729,7 @@ def run_config(
         progress=progress,
         analysis_crs=cfg.study.get("analysis_crs", "utm"),
         new_residential=extras.get("new_residential"),
+        scoring_options=cfg.scoring,
     )
     _summarise_parcels(result)
     if write:

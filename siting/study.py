@@ -33,6 +33,7 @@ from siting import (
     reuse,
     scoring,
     selection,
+    stability,
     supply,
 )
 from siting._errors import ConfigError
@@ -169,6 +170,53 @@ def _community_share(
     return round(float(cov.share), 4)
 
 
+def _fewest_sites(
+    net: access.Network,
+    *,
+    sites: gpd.GeoSeries,
+    ex_pts: gpd.GeoSeries,
+    communities: gpd.GeoDataFrame,
+    candidates: gpd.GeoDataFrame,
+    rows: np.ndarray,
+    existing_slots: np.ndarray,
+    coverage_target: float,
+    slots_target: float,
+    residents: float,
+    walk_m: float,
+) -> dict[str, Any]:
+    """Find the fewest eligible parcels that, with the existing facilities, reach both targets.
+
+    Community coverage: a community counts when its representative point is within
+    ``walk_m`` of an open site; slots per 1,000 residents: each new site at its capacity.
+    Returns the :class:`~siting.selection.Selection` summary with the parcel ids, or
+    ``{"reachable": False, "reason": ...}`` saying what is possible.
+    """
+    if len(rows) == 0:
+        return {"reachable": False, "reason": "no eligible parcel"}
+    reps = communities.geometry.representative_point()
+    n_new = len(rows)
+    # rows 0..n_new-1: the eligible parcels; then the existing facilities (fixed)
+    pts = gpd.GeoSeries(pd.concat([sites.iloc[rows], ex_pts]).to_numpy(), crs=sites.crs)
+    reach = access.walk_distances(net, pts, reps, dist=walk_m)
+    slots = np.r_[candidates["capacity_slots"].to_numpy(dtype=float)[rows], existing_slots]
+    try:
+        plan = selection.fewest_sites(
+            reach,
+            np.ones(len(communities)),
+            candidates=np.arange(n_new),
+            fixed=np.arange(n_new, n_new + len(ex_pts)),
+            coverage_share=coverage_target if len(communities) else None,
+            slots=slots,
+            slots_per_1000=slots_target,
+            residents=residents,
+            time_limit=60,
+        )
+    except ConfigError as err:
+        return {"reachable": False, "reason": str(err)}
+    ids = candidates["parcel_id"].to_numpy()[rows[plan.sites]].tolist()
+    return {"reachable": True, **plan.as_dict(), "parcel_ids": ids}
+
+
 class _Timer:
     def __init__(self, progress: bool) -> None:
         self.seconds: dict[str, float] = {}
@@ -204,6 +252,8 @@ def run_study(
     analysis_crs: System = "utm",
     new_residential: gpd.GeoDataFrame | None = None,
     reuse_facilities: bool = False,
+    scoring_options: scoring.ScoringConfig | None = None,
+    targets: bool = True,
 ) -> StudyResult:
     """Run every stage on one study area.
 
@@ -245,6 +295,12 @@ def run_study(
         Planned residential areas (polygons with ``required_slots`` etc., from
         :func:`siting.newareas.new_area_demand`): flagged when no existing facility serves
         them, with the nearest suitable candidates (``StudyResult.new_areas``).
+    scoring_options
+        How to score (:func:`siting.scoring.scoring_config`: WLC or TOPSIS, weights or an AHP
+        matrix, normalisations, rank-stability draws); default WLC with ``weights``.
+    targets
+        Also find the fewest new sites that reach the coverage and slots targets (an exact
+        MILP over the eligible parcels; ``summary["targets"]["fewest_sites"]``).
     reuse_facilities
         Add existing kindergartens, community service centres and health stations (their
         buildings) as "reuse" candidates beside the parcels, scored by the same rules, with
@@ -400,14 +456,30 @@ def run_study(
             if r.has_soft_band
         }
     with timer.stage("scoring"):
+        info = {**scoring.CRITERIA, **idleland.CRITERIA}
+        sc = scoring_options or scoring.ScoringConfig(
+            weights=scoring.check_weights(weights, known=set(info))
+        )
         scored = scoring.score_parcels(
             pd.concat([crit, cons[list(penalties)]], axis=1),
             eligible=cons["eligible"],
             parcel_id=cand["parcel_id"],
-            weights=weights,
+            weights=sc.weights,
             penalties=penalties,
-            criteria_info={**scoring.CRITERIA, **idleland.CRITERIA},
+            normalisation=sc.normalisation,
+            method=sc.method,
+            criteria_info=info,
         )
+        n_ok = int(cons["eligible"].sum())
+        # rank stability: the share of perturbed weightings keeping each parcel in the top k
+        p_top_k = (
+            stability.rank_stability(
+                scored, weights=sc.weights, k=min(k, n_ok), parcel_id=cand["parcel_id"],
+                spread=sc.spread, draws=sc.draws, seed=sc.seed, method=sc.method,
+            ).to_numpy()
+            if n_ok
+            else np.full(len(cand), np.nan)
+        )  # fmt: skip
         out = pd.concat(
             [
                 cand,
@@ -424,15 +496,25 @@ def run_study(
             class_sizes=rb.parameters["class_sizes"].values,
             max_classes=int(rb.param("max_classes")),
         )
+        out["p_top_k"] = p_top_k
         candidates = gpd.GeoDataFrame(out, geometry="geometry", crs=crs)
     with timer.stage("selection"):
         ranked = candidates[candidates["eligible"]].sort_values("rank")
-        picks = selection.greedy_max_cover(within, unmet, k=k, candidates=ranked.index.to_numpy())
+        rows = ranked.index.to_numpy()
+        # maximal covering of the unmet under-3 demand, solved to proven optimality (HiGHS);
+        # ConfigError when k exceeds the eligible parcels
+        choice = selection.max_cover(within, unmet, k=k, candidates=rows)
+        picks = choice.table()
         candidates["selected"] = False
         candidates.loc[picks["row"].to_numpy(), "selected"] = True
         sel = candidates.loc[picks["row"].to_numpy()].copy()
         sel["pick_order"] = picks["order"].to_numpy()
         sel["new_under3_covered"] = picks["gain"].to_numpy()
+        sel["under3_served"] = picks["served"].to_numpy()
+        served_by = np.where(
+            choice.assigned >= 0, cand["parcel_id"].to_numpy()[np.maximum(choice.assigned, 0)], ""
+        )
+        homes = homes.assign(served_by=served_by, under3_served=choice.served)
         # Size each new site to its catchment at the policy rate, within what the parcel holds.
         need = sel["walk_residents"].to_numpy() * rb.param("target_slots_per_1000") / 1000
         whole = capacity.slots_for_need(
@@ -543,11 +625,23 @@ def run_study(
         },
         "supply_gap_before": gap.totals,
         "selection": {
-            "method": "greedy maximal covering (MCLP)",
+            **choice.as_dict(),
             "k": k,
             "under3_newly_covered": round(float(picks["gain"].sum()), 2),
         },
-        "weights": dict(weights),
+        "weights": dict(sc.weights),
+        "scoring": sc.as_dict(),
+        "stability": {
+            "k": min(k, n_ok),
+            "spread": sc.spread,
+            "draws": sc.draws,
+            "seed": sc.seed,
+            "parcels_p_ge_0_9": int((candidates["p_top_k"] >= 0.9).sum()),
+            "selected_p_top_k": {
+                str(pid): round(float(pk), 4)
+                for pid, pk in zip(sel["parcel_id"], sel["p_top_k"], strict=True)
+            },
+        },
         "seconds": timer.seconds,
     }
     new_areas = None
@@ -576,6 +670,20 @@ def run_study(
         tg["coverage_note"] = "no landuse=residential polygons: community coverage not computed"
     tg["slots_met_before"] = tg["slots_per_1000_before"] >= slots_target
     tg["slots_met"] = tg["slots_per_1000_after"] >= slots_target
+    # how far each target is met (positive) or missed (negative)
+    if coverage_after is not None:
+        tg["coverage_margin"] = round(coverage_after - cov_target, 4)
+    tg["slots_margin_per_1000"] = round(tg["slots_per_1000_after"] - slots_target, 3)
+    if targets:
+        with timer.stage("targets"):
+            tg["fewest_sites"] = _fewest_sites(
+                net, sites=sites, ex_pts=ex_pts, communities=communities,
+                candidates=candidates, rows=rows,
+                existing_slots=ex_capacity["under3_slots"].to_numpy(dtype=float),
+                coverage_target=cov_target, slots_target=slots_target, residents=residents,
+                walk_m=walk_m,
+            )  # fmt: skip
+        summary["seconds"] = timer.seconds
     return StudyResult(
         candidates=candidates,
         selected=sel.reset_index(drop=True),

@@ -177,6 +177,8 @@ def test_run_with_parcel_file(tmp_path: Path, karhula_pbf: Path) -> None:
             "--out",
             str(out),
             "-q",
+            "-k",
+            "1",
         ]
     )
     assert code == 0
@@ -415,4 +417,16 @@ def test_tianditu_basemap_needs_a_key(tmp_path: Path, karhula_pbf: Path, capsys,
     assert code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "tianditu" in err[0].lower()
+    assert not (out / "summary.json").exists()
+
+
+def test_more_sites_than_eligible_parcels_is_one_clear_error(
+    tmp_path: Path, karhula_pbf: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    code = main(["run", "--osm", str(karhula_pbf), "--out", str(out), "-q", "-k", "500"])
+    assert code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert "k = 500 new sites asked for, but only" in err[0] and "choose k <=" in err[0]
     assert not (out / "summary.json").exists()

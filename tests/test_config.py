@@ -333,3 +333,39 @@ def test_example_config_loads() -> None:
     area = siting.area_from_cnmaps(cfg.area["cnmaps"])
     assert len(area) == 3 and area.crs.to_epsg() == 4326
     assert np.isclose(cfg.study.get("cbr", 0), 4.06)
+
+
+def test_scoring_table_reaches_the_study(fuxin, tmp_path: Path) -> None:
+    """[scoring]: TOPSIS with AHP weights and a fuzzy normalisation, rank stability draws."""
+    body = (
+        (Path(str(fuxin["wgs"])) / "study.toml").read_text(encoding="utf-8")
+        if (Path(str(fuxin["wgs"])) / "study.toml").exists()
+        else _wgs_config(fuxin).read_text(encoding="utf-8")
+    )
+    body += textwrap.dedent(
+        """
+        [scoring]
+        method = "topsis"
+        [scoring.ahp]
+        criteria = ["walk_under3", "dist_stop_m", "area_m2"]
+        matrix = [[1, 3, 5], [0.3333333333, 1, 3], [0.2, 0.3333333333, 1]]
+        [scoring.stability]
+        draws = 300
+        seed = 7
+        """
+    )
+    path = Path(str(fuxin["wgs"])) / "scoring.toml"
+    path.write_text(body, encoding="utf-8")
+    res = config.run_config(path, write=False)
+    sc = res.summary["scoring"]
+    assert sc["method"] == "topsis"
+    assert set(sc["weights"]) == {"walk_under3", "dist_stop_m", "area_m2"}
+    assert res.summary["stability"]["draws"] == 300
+    assert res.candidates.loc[res.candidates["eligible"], "p_top_k"].between(0, 1).all()
+    # an inconsistent AHP matrix is refused, naming the file and the pair to revise
+    good = "[[1, 3, 5], [0.3333333333, 1, 3], [0.2, 0.3333333333, 1]]"
+    cyclic = "[[1, 9, 0.1111111111], [0.1111111111, 1, 9], [9, 0.1111111111, 1]]"
+    bad = body.replace(good, cyclic)
+    path.write_text(bad, encoding="utf-8")
+    with pytest.raises(siting.ConfigError, match=r"scoring.toml: .*consisten"):
+        config.load_config(path)

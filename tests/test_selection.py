@@ -495,3 +495,50 @@ def test_negative_demand_rejected(karhula_sites):
     a, u3, _, n_cand, _ = karhula_sites
     with pytest.raises(siting.InputDataError, match=">= 0"):
         max_cover(a, -u3, k=2, candidates=np.arange(n_cand))
+
+
+def test_study_selection_is_the_proven_optimum(karhula_study):
+    """The study's sites: HiGHS's proven optimum, recomputed by hand, no better swap."""
+    result, within, *_ = karhula_study
+    cand = result.candidates
+    unmet = result.demand["unmet_under3"].to_numpy()
+    s = result.summary["selection"]
+    assert s["status"] == "optimal" and s["gap"] == 0
+    rows = [
+        int(np.flatnonzero(cand["parcel_id"].to_numpy() == p)[0])
+        for p in result.selected["parcel_id"]
+    ]
+
+    def covered(chosen: list[int]) -> float:
+        hit = np.zeros(within.shape[1], dtype=bool)
+        for r in chosen:
+            hit[within[r].indices] = True
+        return float(unmet[hit].sum())
+
+    assert s["objective"] == pytest.approx(covered(rows), abs=1e-4)  # summary: 4 decimals
+    eligible = np.flatnonzero(cand["eligible"].to_numpy())
+    best = covered(rows)
+    for i in range(len(rows)):
+        for r in eligible:
+            if r not in rows:
+                assert covered([*rows[:i], int(r), *rows[i + 1 :]]) <= best + 1e-9
+
+
+def test_study_reports_rank_stability_and_fewest_sites(karhula_study):
+    result, *_ = karhula_study
+    cand = result.candidates
+    p = cand["p_top_k"]
+    assert p[cand["eligible"]].between(0, 1).all()
+    assert p[~cand["eligible"]].fillna(0).eq(0).all()
+    # the top-ranked parcels are the likeliest to stay in the top k
+    top = cand[cand["eligible"]].sort_values("rank")
+    assert top["p_top_k"].iloc[0] >= top["p_top_k"].iloc[-1]
+    st = result.summary["stability"]
+    assert st["draws"] == 2000 and set(st["selected_p_top_k"]) == set(result.selected["parcel_id"])
+    fewest = result.summary["targets"]["fewest_sites"]
+    assert "reachable" in fewest
+    if fewest["reachable"]:
+        assert len(fewest["parcel_ids"]) == fewest["sites"]
+        assert set(fewest["parcel_ids"]) <= set(cand.loc[cand["eligible"], "parcel_id"])
+    else:
+        assert fewest["reason"]
