@@ -711,9 +711,7 @@ def test_walk_sums_equal_walk_distances_on_helsinki(helsinki_metric, helsinki_ne
     np.testing.assert_array_equal(got, access.catchment_sum(within, values))
     # the same points as origins and destinations (snapped once): same sums
     same = access.walk_sums(helsinki_net, destinations, destinations, values, dist=300.0)
-    twice = access.walk_sums(
-        helsinki_net, destinations, destinations.copy(), values, dist=300.0
-    )
+    twice = access.walk_sums(helsinki_net, destinations, destinations.copy(), values, dist=300.0)
     np.testing.assert_array_equal(same, twice)
 
 
