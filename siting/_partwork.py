@@ -23,7 +23,7 @@ import pandas as pd
 import shapely
 from scipy import sparse
 
-from siting import access, checkpoint, parcels, scoring
+from siting import access, checkpoint, landuse, parcel_shape, parcels, reuse, scoring
 from siting._errors import SitingError
 from siting.normalisation import Normalisation
 from siting.rulebook import Rulebook
@@ -31,6 +31,7 @@ from siting.rulebook import Rulebook
 __all__ = [
     "candidates_task",
     "criteria_task",
+    "exact_partitioned",
     "greedy_partitioned",
     "merge_parquet",
     "normalisation_ranges",
@@ -74,6 +75,12 @@ def criteria_task(data: dict[str, Any], ctx: dict[str, Any]) -> dict[str, Any]:
     cand, haz, homes = data["parcels"], data["hazards"], data["homes"]
     rb: Rulebook = ctx["rulebook"]
     walk_m = ctx["walk_m"]
+    # the parcels' own checks, as run_study does: size and shape, land use
+    min_area = parcel_shape.min_site_area_m2(
+        m2_per_child=rb.param("m2_per_child"), class_sizes=rb.parameters["class_sizes"].values
+    )
+    if "shape_fail" not in cand.columns:
+        cand = cand.join(parcel_shape.shape_checks(cand, min_area_m2=min_area))
     cons = constraints.apply_constraints(cand, haz, rb)
     cons.attrs["n_features"] = ctx["n_features"]
     if cons.attrs["screening_m"] != ctx["screening_m"]:  # the catalogue must prevent this
@@ -81,7 +88,20 @@ def criteria_task(data: dict[str, Any], ctx: dict[str, Any]) -> dict[str, Any]:
             f"partition {pid}: screening radii {cons.attrs['screening_m']} differ from the study's"
         )
         raise SitingError(msg)
-    compliance = constraints.compliance_table(cons, cand["parcel_id"], rb)
+    attrs = dict(cons.attrs)
+    cons = landuse.merge_exclusions(
+        cons, landuse.exclusion_reasons(cand), parcel_shape.exclusion_reasons(cand)
+    )
+    cons.attrs.update(attrs)
+    compliance = pd.concat(
+        [
+            constraints.compliance_table(cons, cand["parcel_id"], rb),
+            landuse.compliance_rows(cand),
+            parcel_shape.compliance_rows(cand, min_area_m2=min_area),
+            reuse.compliance_rows(cand),
+        ],
+        ignore_index=True,
+    )
     zones = constraints.setback_zones(haz, rb)
     cons["buildable_m2"] = constraints.buildable_area(cand, zones)
     t["constraints"] = time.perf_counter() - t0
@@ -157,9 +177,12 @@ def criteria_task(data: dict[str, Any], ctx: dict[str, Any]) -> dict[str, Any]:
         "eligible": int(elig.sum()),
         "extremes": extremes,
         "excluded_by_rule": {
-            r.id: int(failing.map(lambda ids, r=r: r.id in ids).sum())
-            for r in rb.active_rules
-            if r.hard
+            rid: int(failing.map(lambda ids, rid=rid: rid in ids).sum())
+            for rid in [
+                *(r.id for r in rb.active_rules if r.hard),
+                *landuse.EXCLUSIONS,
+                *parcel_shape.EXCLUSIONS,
+            ]
         },
         "seconds": {k: round(v, 3) for k, v in t.items()},
         "cpu_s": round(time.process_time() - cpu0, 3),  # all threads of the worker process
@@ -176,8 +199,6 @@ def _npz_bytes(**arrays: Any) -> bytes:
 
 def scores_task(pid: int, ctx: dict[str, Any]) -> dict[str, Any]:
     """Stage 2 on one partition: scores with the study-wide normalisation ranges."""
-    from siting import capacity
-
     t0 = time.perf_counter()
     out = Path(ctx["out_dir"])
     frame = gpd.read_parquet(out / f"criteria/part-{pid:05d}.parquet")
@@ -192,8 +213,9 @@ def scores_task(pid: int, ctx: dict[str, Any]) -> dict[str, Any]:
         normalisation=ctx["normalisation"],
     ).drop(columns="rank")
     frame = pd.concat([frame, scored], axis=1)
-    frame["capacity_slots"] = capacity.slots_from_area(
-        ctx["floor_area_ratio"] * frame["buildable_m2"].to_numpy(),
+    frame["capacity_slots"] = reuse.parcel_slots(
+        frame,
+        buildable_m2=frame["buildable_m2"].to_numpy(),
         m2_per_child=rb.param("m2_per_child"),
         class_sizes=rb.parameters["class_sizes"].values,
         max_classes=int(rb.param("max_classes")),
@@ -253,6 +275,53 @@ def merge_parquet(files: list[Path], target: Path) -> int:
                 writer.write_table(pq.read_table(f).cast(schema))
 
     return checkpoint.write_atomic(target, write)
+
+
+def exact_partitioned(
+    out: Path,
+    parts: list[Any],
+    table: pd.DataFrame,
+    unmet: np.ndarray,
+    *,
+    k: int,
+    max_pairs: int,
+) -> list[tuple[int, np.ndarray, float]] | None:
+    """Maximal covering solved exactly, as ``run_study`` does it, when the walks fit.
+
+    The partitions' walks of the eligible parcels are stacked into one matrix (rows in rank
+    order) and given to :func:`siting.selection.max_cover`; ``None`` when they hold more
+    than ``max_pairs`` pairs (then :func:`greedy_partitioned`). Returns ``(parcel row, homes
+    newly covered, gain)`` per pick, in the order of :meth:`Selection.table`.
+    """
+    from scipy import sparse
+
+    from siting import selection
+
+    elig = table[table["eligible"]].sort_values("rank")
+    order = elig["_row"].to_numpy()
+    if len(order) == 0:
+        return []
+    slot = pd.Series(np.arange(len(order)), index=order)
+    rows, cols, total = [], [], 0
+    for p in parts:
+        with np.load(out / f"within/part-{p.id:05d}.npz") as z:
+            total += len(z["indices"])
+            if total > max_pairs:
+                return None
+            counts = np.diff(z["indptr"])
+            rows.append(np.repeat(slot.loc[z["rows"]].to_numpy(), counts))
+            cols.append(z["indices"])
+    r, c = np.concatenate(rows), np.concatenate(cols)
+    within = sparse.csr_matrix((np.ones(len(r)), (r, c)), shape=(len(order), len(unmet)))
+    choice = selection.max_cover(within, unmet, k=k, candidates=np.arange(len(order)))
+    covered = np.zeros(len(unmet), dtype=bool)
+    picks = []
+    for site in choice.table()["row"].to_numpy():
+        reach = within[site].indices
+        new = reach[~covered[reach]]
+        covered[new] = True
+        picks.append((int(order[site]), new, float(unmet[new].sum())))
+    return picks
 
 
 def greedy_partitioned(

@@ -66,6 +66,9 @@ log = logging.getLogger(__name__)
 STAGES = ("criteria", "scores", "candidates")
 #: Default parcels per partition.
 PARTITION_SIZE = 50_000
+#: Most walking pairs of eligible parcels for the exact site selection (as in-process);
+#: beyond, the greedy maximal covering over the partitions' walks.
+EXACT_SELECTION_PAIRS = 20_000_000
 
 
 class PartitionError(SitingError, RuntimeError):
@@ -478,9 +481,15 @@ def run_study_partitioned(
             )
         with timer.stage("selection"):
             unmet = homes["unmet_under3"].to_numpy()
-            picks = _partwork.greedy_partitioned(
-                out, parts, table, unmet, k=k, reach=walk_m, homes=homes.geometry
+            # exact, as in-process, while the walks fit in memory; else the greedy over the
+            # partitions' walks, which reads only the partitions near each pick
+            picks = _partwork.exact_partitioned(
+                out, parts, table, unmet, k=k, max_pairs=EXACT_SELECTION_PAIRS
             )
+            if picks is None:
+                picks = _partwork.greedy_partitioned(
+                    out, parts, table, unmet, k=k, reach=walk_m, homes=homes.geometry
+                )
             chosen = np.array([p[0] for p in picks], dtype=np.int64)
         first = pd.read_parquet(out / f"scores/part-{parts[0].id:05d}.parquet").columns
         columns = [c for c in first if c != "_row"]
@@ -548,10 +557,11 @@ def run_study_partitioned(
             "residential_buildings": len(homes),
         },
         "excluded_by_rule": {
-            r.id: sum(int(e["excluded_by_rule"][r.id]) for e in crit_stats.values())
-            for r in rb.active_rules
-            if r.hard
-        },
+            rid: sum(int(e["excluded_by_rule"][rid]) for e in crit_stats.values())
+            for rid in next(iter(crit_stats.values()))["excluded_by_rule"]
+        }
+        if crit_stats
+        else {},
         "screening_m": empty.attrs["screening_m"],
         "demand": {
             "residents_estimate": round(residents, 1),
