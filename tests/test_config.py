@@ -15,9 +15,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
-import osmium
 import pandas as pd
-import pyrosm
 import pytest
 
 import siting
@@ -29,37 +27,15 @@ from siting.parcels import parcels_from_blocks
 from siting.sources import layers_from_osm
 
 #: Karhula's centre moved to Fuxin's.
-SHIFT = (121.67 - 26.95, 42.02 - 60.48)
-
-
-class _Shift(osmium.SimpleHandler):  # type: ignore[misc]
-    """Copy an OSM file with every node moved by ``SHIFT`` degrees."""
-
-    def __init__(self, writer: osmium.SimpleWriter) -> None:
-        super().__init__()
-        self.writer = writer
-
-    def node(self, n: osmium.osm.Node) -> None:
-        loc = osmium.osm.Location(n.location.lon + SHIFT[0], n.location.lat + SHIFT[1])
-        self.writer.add_node(n.replace(location=loc))
-
-    def way(self, w: osmium.osm.Way) -> None:
-        self.writer.add_way(w)
-
-    def relation(self, r: osmium.osm.Relation) -> None:
-        self.writer.add_relation(r)
 
 
 @pytest.fixture(scope="module")
-def fuxin(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+def fuxin(
+    tmp_path_factory: pytest.TempPathFactory, karhula_at_fuxin_pbf: Path
+) -> dict[str, object]:
     """The moved extract, its layers, and the study's inputs in both forms."""
     root = tmp_path_factory.mktemp("fuxin")
-    pbf = root / "karhula-at-fuxin.osm.pbf"
-    writer = osmium.SimpleWriter(str(pbf))
-    try:
-        _Shift(writer).apply_file(pyrosm.get_data("test_pbf"))
-    finally:
-        writer.close()
+    pbf = karhula_at_fuxin_pbf
     layers = layers_from_osm(pbf)
     crs = metric_crs(layers["walk_edges"])
     parcels = parcels_from_blocks(layers["landuse"].to_crs(crs), layers["roads"].to_crs(crs))

@@ -23,10 +23,8 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
-import osmium
 import pandas as pd
 import pyproj
-import pyrosm
 import pytest
 import shapely
 
@@ -39,7 +37,6 @@ from siting.parcels import ANNOTATION_COLUMNS, parcels_from_blocks
 from siting.rulebook import HAZARD_CLASSES
 from siting.sources import layers_from_osm
 
-SHIFT = (121.67 - 26.95, 42.02 - 60.48)
 TABLE = Path(siting.__file__).parent / "rules" / "landuse-codes.toml"
 
 #: Survey codes (GB/T 21010-2017 / 三调) with their DLMC names; the last is not a real code.
@@ -66,22 +63,6 @@ def _expected_roles() -> dict[tuple[str, str], str]:
     return {(g["scheme"], r["code"]): r["role"] for g in raw["group"] for r in g["rows"]}
 
 
-class _Shift(osmium.SimpleHandler):  # type: ignore[misc]
-    def __init__(self, writer: osmium.SimpleWriter) -> None:
-        super().__init__()
-        self.writer = writer
-
-    def node(self, n: osmium.osm.Node) -> None:
-        loc = osmium.osm.Location(n.location.lon + SHIFT[0], n.location.lat + SHIFT[1])
-        self.writer.add_node(n.replace(location=loc))
-
-    def way(self, w: osmium.osm.Way) -> None:
-        self.writer.add_way(w)
-
-    def relation(self, r: osmium.osm.Relation) -> None:
-        self.writer.add_relation(r)
-
-
 def _geod_area(frame: gpd.GeoDataFrame) -> np.ndarray:
     """Ellipsoidal area (m², GRS80) of each polygon, as a survey's TBMJ is computed."""
     geod = pyproj.Geod(ellps="GRS80")
@@ -89,14 +70,9 @@ def _geod_area(frame: gpd.GeoDataFrame) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def fx(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+def fx(tmp_path_factory: pytest.TempPathFactory, karhula_at_fuxin_pbf: Path) -> dict[str, object]:
     root = tmp_path_factory.mktemp("landuse")
-    pbf = root / "karhula-at-fuxin.osm.pbf"
-    writer = osmium.SimpleWriter(str(pbf))
-    try:
-        _Shift(writer).apply_file(pyrosm.get_data("test_pbf"))
-    finally:
-        writer.close()
+    pbf = karhula_at_fuxin_pbf
     layers = layers_from_osm(pbf)
     crs = metric_crs(layers["walk_edges"])
     blocks = parcels_from_blocks(layers["landuse"].to_crs(crs), layers["roads"].to_crs(crs))
