@@ -23,7 +23,7 @@ import pandas as pd
 import shapely
 from scipy import sparse
 
-from siting import access, checkpoint, landuse, parcel_shape, parcels, reuse, scoring
+from siting import access, checkpoint, criteria, landuse, parcel_shape, reuse, scoring
 from siting._errors import SitingError
 from siting.normalisation import Normalisation
 from siting.rulebook import Rulebook
@@ -66,8 +66,6 @@ def _write_parquet(frame: pd.DataFrame, path: Path) -> int:
 
 def criteria_task(data: dict[str, Any], ctx: dict[str, Any]) -> dict[str, Any]:
     """Stage 1 on one partition: constraints, catchments and every criterion (see module)."""
-    from siting import constraints
-
     t: dict[str, float] = {}
     cpu0 = time.process_time()
     t0 = time.perf_counter()
@@ -76,77 +74,41 @@ def criteria_task(data: dict[str, Any], ctx: dict[str, Any]) -> dict[str, Any]:
     rb: Rulebook = ctx["rulebook"]
     walk_m = ctx["walk_m"]
     # the parcels' own checks, as run_study does: size and shape, land use
-    min_area = parcel_shape.min_site_area_m2(
-        m2_per_child=rb.param("m2_per_child"), class_sizes=rb.parameters["class_sizes"].values
-    )
     if "shape_fail" not in cand.columns:
-        cand = cand.join(parcel_shape.shape_checks(cand, min_area_m2=min_area))
-    cons = constraints.apply_constraints(cand, haz, rb)
-    cons.attrs["n_features"] = ctx["n_features"]
+        cand = cand.join(parcel_shape.shape_checks(cand, min_area_m2=criteria.min_site_area(rb)))
+    cons, compliance = criteria.parcel_constraints(cand, haz, rb, n_features=ctx["n_features"])
     if cons.attrs["screening_m"] != ctx["screening_m"]:  # the catalogue must prevent this
         msg = (
             f"partition {pid}: screening radii {cons.attrs['screening_m']} differ from the study's"
         )
         raise SitingError(msg)
-    attrs = dict(cons.attrs)
-    cons = landuse.merge_exclusions(
-        cons, landuse.exclusion_reasons(cand), parcel_shape.exclusion_reasons(cand)
-    )
-    cons.attrs.update(attrs)
-    compliance = pd.concat(
-        [
-            constraints.compliance_table(cons, cand["parcel_id"], rb),
-            landuse.compliance_rows(cand),
-            parcel_shape.compliance_rows(cand, min_area_m2=min_area),
-            reuse.compliance_rows(cand),
-        ],
-        ignore_index=True,
-    )
-    zones = constraints.setback_zones(haz, rb)
-    cons["buildable_m2"] = constraints.buildable_area(cand, zones)
     t["constraints"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    sites = cand.geometry.representative_point()
-    u3 = homes["under3"].to_numpy()
     unmet = homes["unmet_under3"].to_numpy()
-    crit = pd.DataFrame(index=cand.index)
     ok = np.flatnonzero(cons["eligible"].to_numpy())
     hid = homes["home"].to_numpy()
-    if len(data["edges"]) and len(homes):
-        net = access.network_from_edges(data["edges"])
-        totals = access.walk_sums(
-            net, sites, homes.geometry, np.c_[u3, homes["residents"].to_numpy(), unmet],
-            dist=walk_m,
-        )  # fmt: skip
-        local = access.walk_distances(net, sites.iloc[ok], homes.geometry, dist=walk_m)
+    net = access.network_from_edges(data["edges"]) if len(data["edges"]) else None
+    if net is not None and len(homes):
+        sites = cand.geometry.iloc[ok].representative_point()
+        local = access.walk_distances(net, sites, homes.geometry, dist=walk_m)
     else:
-        totals = np.zeros((len(cand), 3))
         local = sparse.csr_matrix((len(ok), len(homes)))
     local = sparse.csr_matrix(local)
     local.eliminate_zeros()  # the study's sparse product drops zero-distance pairs too
     local.sort_indices()
     gain0 = np.asarray((local.astype(bool).astype(float)) @ unmet).ravel()
     within = {"indptr": local.indptr, "indices": hid[local.indices], "rows": data["rows"][ok]}
-    crit["walk_under3"] = totals[:, 0]
-    crit["walk_residents"] = totals[:, 1]
-    near, home = homes.sindex.query(sites.to_numpy(), predicate="dwithin", distance=walk_m)
-    crit["radius_under3"] = np.bincount(near, weights=u3[home], minlength=len(cand))
-    crit["unserved_under3"] = totals[:, 2]
-    t["access"] = time.perf_counter() - t0
+    t["walks"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    crit["dist_public_m"] = access.nearest_dist(cand.geometry, ctx["public"])
-    crit["dist_stop_m"] = access.nearest_dist(cand.geometry, ctx["stops"])
-    crit["dist_main_road_m"] = access.nearest_dist(cand.geometry, ctx["arterials"])
-    crit = crit.join(parcels.frontage(cand, data["roads"]))
-    crit["dist_childcare_m"] = access.nearest_dist(cand.geometry, ctx["existing"])
-    crit["hazard_margin_m"] = constraints.clearance(
-        cand, haz, rb, cap=scoring.CRITERIA["hazard_margin_m"].cap
-    )
+    crit = criteria.parcel_criteria(
+        cand, network=net, homes=homes, haz=haz, rulebook=rb, roads=data["roads"],
+        facilities=ctx["facilities"], radius_under3=data.get("radius_under3"), home_ids=hid,
+    )  # fmt: skip
+    t["criteria"] = time.perf_counter() - t0
     frame = gpd.GeoDataFrame(
         pd.concat([cand, cons, crit], axis=1), geometry="geometry", crs=cand.crs
     )
     frame["_row"] = data["rows"]
-    t["criteria"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     files = {
         f"criteria/part-{pid:05d}.parquet": _write_parquet(

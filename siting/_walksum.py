@@ -130,7 +130,9 @@ def sums(  # noqa: PLR0917 (numba kernels take positional arguments only)
     ``(chain, position, access leg)`` per origin; ``dest`` is, for destinations ordered by
     chain, ``(start, count)`` per chain, ``(position, access leg, walk from the chain's a end,
     walk from its b end, values)`` per destination, and ``(largest walk from a, largest walk
-    from b, value totals)`` per chain. Returns the sums, shape ``(last - first, n_values)``.
+    from b, value totals)`` per chain. Values are fixed-point integers (``int64``; see
+    ``siting.access._fixed_point``), so the sums do not depend on the order of the additions.
+    Returns the sums, shape ``(last - first, n_values)``.
     """
     chain_a, chain_b, chain_len, inc_ptr, inc_chain = net
     slot, src_part, src_lo, src_hi, r_j, r_d = rng
@@ -142,7 +144,7 @@ def sums(  # noqa: PLR0917 (numba kernels take positional arguments only)
     dj = np.full(len(inc_ptr) - 1, _INF)
     touched = np.empty(len(inc_ptr) - 1, dtype=np.int64)
     seen = np.full(len(chain_len), -1, dtype=np.int64)
-    out = np.zeros((last - first, n_val))
+    out = np.zeros((last - first, n_val), dtype=np.int64)
     for o in range(first, last):
         own = o_chain[o]
         a, b = chain_a[own], chain_b[own]

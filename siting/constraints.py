@@ -34,6 +34,7 @@ __all__ = [
     "clearance",
     "compliance_table",
     "rule_key",
+    "setback_buffers",
     "setback_zones",
     "thresholds",
 ]
@@ -251,8 +252,51 @@ def apply_constraints(
     return out
 
 
+def setback_buffers(hazards: gpd.GeoDataFrame, rulebook: Rulebook) -> gpd.GeoDataFrame:
+    """Draw the area each hard setback rule forbids around each hazard feature (undissolved).
+
+    Parameters
+    ----------
+    hazards
+        Hazards in a projected CRS.
+    rulebook
+        Rules whose zones to draw (setback rules with a positive threshold).
+
+    Returns
+    -------
+    GeoDataFrame
+        One row per rule and feature it applies to, by rule then by feature: ``rule_id``,
+        ``hazard_class`` (the rule's, ``;``-joined), ``hazard_row`` (the feature's position
+        in ``hazards``), buffer polygon (32 segments per quarter circle: within 2 cm of the
+        true setback).
+    """
+    require_projected(hazards, "hazards")
+    hz = hazards.reset_index(drop=True)
+    frames = []
+    for rule in rulebook.active_rules:
+        if rule.kind != "setback" or not rule.hard:
+            continue
+        limit = thresholds(rule, hz)
+        keep = np.flatnonzero(~np.isnan(limit) & (np.nan_to_num(limit) > 0))
+        if len(keep):
+            rings = shapely.buffer(hz.geometry.to_numpy()[keep], limit[keep], quad_segs=32)
+            frames.append(
+                pd.DataFrame({"rule_id": rule.id, "hazard_class": ";".join(rule.hazard_classes),
+                              "hazard_row": keep, "geometry": rings})
+            )  # fmt: skip
+    if not frames:
+        return gpd.GeoDataFrame(
+            {"rule_id": [], "hazard_class": [], "hazard_row": np.zeros(0, dtype=np.int64)},
+            geometry=gpd.GeoSeries([], crs=hazards.crs),
+            crs=hazards.crs,
+        )
+    return gpd.GeoDataFrame(
+        pd.concat(frames, ignore_index=True), geometry="geometry", crs=hazards.crs
+    )
+
+
 def setback_zones(hazards: gpd.GeoDataFrame, rulebook: Rulebook) -> gpd.GeoDataFrame:
-    """Draw the area each hard setback rule forbids (for maps and buildable area only).
+    """Draw the area each hard setback rule forbids, one polygon per rule (for maps).
 
     Parameters
     ----------
@@ -265,23 +309,14 @@ def setback_zones(hazards: gpd.GeoDataFrame, rulebook: Rulebook) -> gpd.GeoDataF
     -------
     GeoDataFrame
         ``rule_id``, ``hazard_class`` (``;``-joined), ``n_features``, dissolved zone polygon
-        (32 segments per quarter circle: within 2 cm of the true setback).
+        (the union of the rule's :func:`setback_buffers`).
     """
-    require_projected(hazards, "hazards")
-    hz = hazards.reset_index(drop=True)
-    rows = []
-    for rule in rulebook.active_rules:
-        if rule.kind != "setback" or not rule.hard:
-            continue
-        limit = thresholds(rule, hz)
-        keep = ~np.isnan(limit) & (np.nan_to_num(limit) > 0)
-        if not keep.any():
-            continue
-        zone = shapely.union_all(
-            shapely.buffer(hz.geometry.to_numpy()[keep], limit[keep], quad_segs=32)
-        )
-        rows.append({"rule_id": rule.id, "hazard_class": ";".join(rule.hazard_classes),
-                     "n_features": int(keep.sum()), "geometry": zone})  # fmt: skip
+    buffers = setback_buffers(hazards, rulebook)
+    rows = [
+        {"rule_id": rid, "hazard_class": grp["hazard_class"].iloc[0], "n_features": len(grp),
+         "geometry": shapely.union_all(grp.geometry.to_numpy())}
+        for rid, grp in buffers.groupby("rule_id", sort=False)
+    ]  # fmt: skip
     if not rows:
         return gpd.GeoDataFrame(
             {"rule_id": [], "hazard_class": [], "n_features": []},
@@ -296,15 +331,29 @@ def buildable_area(parcels: gpd.GeoDataFrame, zones: gpd.GeoDataFrame) -> pd.Ser
 
     An eligible parcel keeps its whole area (no zone reaches it); an excluded one keeps what
     lies outside every zone, which tells a planner whether re-parcelling could save it.
+
+    Each parcel has the zones that intersect it cut away one by one, in the order of
+    ``zones``. With :func:`setback_buffers` (one buffer per feature) a parcel's area thus
+    depends only on the hazards near it, to the last bit: a partition of the study that
+    holds those hazards gets the whole study's areas (:mod:`siting.distributed`).
+    :func:`setback_zones` (dissolved per rule) gives the same areas up to rounding.
     """
     require_projected(parcels, "parcels")
     area = parcels.area.to_numpy(dtype=float).copy()
-    if len(zones):
-        union = shapely.union_all(zones.geometry.to_numpy())
-        shapely.prepare(union)
-        hit = shapely.intersects(parcels.geometry.to_numpy(), union)
-        rest = shapely.difference(parcels.geometry.to_numpy()[hit], union)
-        area[hit] = shapely.area(rest)
+    if len(zones) == 0:
+        return pd.Series(area, index=parcels.index, name="buildable_m2")
+    geoms = zones.geometry.to_numpy()
+    p_idx, z_idx = shapely.STRtree(geoms).query(parcels.geometry.to_numpy(), predicate="intersects")
+    order = np.lexsort((z_idx, p_idx))
+    p_idx, z_idx = p_idx[order], z_idx[order]
+    hit, first = np.unique(p_idx, return_index=True)
+    step = np.arange(len(p_idx)) - np.repeat(first, np.diff(np.r_[first, len(p_idx)]))
+    slot = np.searchsorted(hit, p_idx)
+    rest = parcels.geometry.to_numpy()[hit].copy()
+    for t in range(int(step.max()) + 1 if len(step) else 0):
+        now = step == t
+        rest[slot[now]] = shapely.difference(rest[slot[now]], geoms[z_idx[now]])
+    area[hit] = shapely.area(rest)
     return pd.Series(area, index=parcels.index, name="buildable_m2")
 
 

@@ -416,9 +416,11 @@ def run_study_partitioned(
         ctx = {
             "out_dir": str(out), "rulebook": rb, "walk_m": walk_m,
             "n_features": empty.attrs["n_features"], "screening_m": empty.attrs["screening_m"],
-            "public": public[["geometry"]], "stops": lay["stops"][["geometry"]],
-            "arterials": roads[roads["highway"].isin(list(parcels.ARTERIALS))][["geometry"]],
-            "existing": existing[["geometry"]],
+            "facilities": {
+                "public": public[["geometry"]], "stops": lay["stops"][["geometry"]],
+                "arterials": roads[roads["highway"].isin(list(parcels.ARTERIALS))][["geometry"]],
+                "existing": existing[["geometry"]],
+            },
         }  # fmt: skip
         [ctx_f] = client.scatter([ctx], broadcast=True)
         trees = {"hazards": haz, "edges": edges, "homes": homes, "roads": roads}

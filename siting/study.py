@@ -23,6 +23,7 @@ from siting import (
     access,
     capacity,
     constraints,
+    criteria,
     demand,
     hazards,
     idleland,
@@ -331,9 +332,7 @@ def run_study(
         else:
             cand = parcels.prepare_parcels(parcels_gdf, crs)
         cand = cand.reset_index(drop=True)
-        min_area = parcel_shape.min_site_area_m2(
-            m2_per_child=rb.param("m2_per_child"), class_sizes=rb.parameters["class_sizes"].values
-        )
+        min_area = criteria.min_site_area(rb)
         if "shape_fail" not in cand.columns:
             cand = cand.join(parcel_shape.shape_checks(cand, min_area_m2=min_area))
         if reuse_facilities:
@@ -346,21 +345,8 @@ def run_study(
             cand, lay["walk_edges"], edge_m=max(_largest_reach(rb), walk_m)
         ).to_numpy()
     with timer.stage("constraints"):
-        cons = constraints.apply_constraints(cand, haz, rb)
-        cons = landuse.merge_exclusions(
-            cons, landuse.exclusion_reasons(cand), parcel_shape.exclusion_reasons(cand)
-        )
-        compliance = pd.concat(
-            [
-                constraints.compliance_table(cons, cand["parcel_id"], rb),
-                landuse.compliance_rows(cand),
-                parcel_shape.compliance_rows(cand, min_area_m2=min_area),
-                reuse.compliance_rows(cand),
-            ],
-            ignore_index=True,
-        )
+        cons, compliance = criteria.parcel_constraints(cand, haz, rb)
         zones = constraints.setback_zones(haz, rb)
-        cons["buildable_m2"] = constraints.buildable_area(cand, zones)
     with timer.stage("demand"):
         share = rb.param("under3_share") if under3_share is None else under3_share
         calibration = None
@@ -411,40 +397,24 @@ def run_study(
         coverage_before = _community_share(net, ex_pts, communities, walk_m)
         u3 = homes["under3"].to_numpy()
         unmet = homes["unmet_under3"].to_numpy()
-        totals = access.walk_sums(
-            net,
-            sites,
-            homes.geometry,
-            np.c_[u3, homes["residents"].to_numpy(), unmet],
-            dist=walk_m,
-        )
-        crit = pd.DataFrame(index=cand.index)
-        crit["walk_under3"] = totals[:, 0]
-        crit["walk_residents"] = totals[:, 1]
         # Straight-line catchment (a circle of walk_m): from a metric raster when there is
         # one (exact cell coverage), else from the placed demand points.
+        radius = None
         if population is not None and pyproj.CRS(surface.crs) == pyproj.CRS(crs):
             from siting.population import catchment_sum_raster
 
             pts = gpd.GeoSeries(sites.to_numpy(), crs=crs).to_crs(surface.crs)
-            radius = catchment_sum_raster(surface, pts, dist=walk_m).to_numpy()
-            crit["radius_under3"] = share * np.nan_to_num(radius)
-        else:
-            near, home = homes.sindex.query(sites.to_numpy(), predicate="dwithin", distance=walk_m)
-            crit["radius_under3"] = np.bincount(near, weights=u3[home], minlength=len(cand))
-        crit["unserved_under3"] = totals[:, 2]
+            radius = share * np.nan_to_num(catchment_sum_raster(surface, pts, dist=walk_m))
         public = am[am["amenity"].isin(PUBLIC_RESOURCES)]
-        crit["dist_public_m"] = access.nearest_dist(cand.geometry, public)
-        crit["dist_stop_m"] = access.nearest_dist(cand.geometry, lay["stops"])
         roads = lay["roads"]
-        crit["dist_main_road_m"] = access.nearest_dist(
-            cand.geometry, roads[roads["highway"].isin(list(parcels.ARTERIALS))]
-        )
-        crit = crit.join(parcels.frontage(cand, roads))
-        crit["dist_childcare_m"] = access.nearest_dist(cand.geometry, existing)
-        crit["hazard_margin_m"] = constraints.clearance(
-            cand, haz, rb, cap=scoring.CRITERIA["hazard_margin_m"].cap
-        )
+        crit = criteria.parcel_criteria(
+            cand, network=net, homes=homes, haz=haz, rulebook=rb, roads=roads,
+            facilities={
+                "public": public, "stops": lay["stops"], "existing": existing,
+                "arterials": roads[roads["highway"].isin(list(parcels.ARTERIALS))],
+            },
+            radius_under3=radius,
+        )  # fmt: skip
         crit["area_m2"] = cand["area_m2"]
         if "idle_land" in cand.columns:
             crit["idle_land"] = cand["idle_land"].fillna(0.0).to_numpy()

@@ -740,6 +740,34 @@ def test_walk_sums_threads_do_not_change_the_sums(karhula_net, karhula_points, m
     np.testing.assert_array_equal(one, many)
 
 
+def test_walk_sums_do_not_depend_on_the_order_of_destinations(karhula_net, karhula_points):
+    """Fixed-point sums: the destinations shuffled (and the network cut differently in a
+    partition) add up to the same bits; and to the exact sum within 1e-12."""
+    from fractions import Fraction
+
+    origins, _, homes = karhula_points
+    rng = np.random.default_rng(5)
+    values = homes["under3"].to_numpy() * rng.uniform(0.1, 3.0, len(homes))  # full mantissas
+    got = access.walk_sums(karhula_net, origins, homes.geometry, values, dist=300.0)
+    perm = rng.permutation(len(homes))
+    shuffled = access.walk_sums(
+        karhula_net, origins, homes.geometry.iloc[perm], values[perm], dist=300.0
+    )
+    np.testing.assert_array_equal(shuffled, got)
+    within = access.walk_distances(karhula_net, origins, homes.geometry, dist=300.0).tocsr()
+    for i in range(0, len(origins), 25):
+        cols = within[i].indices
+        exact = float(sum(Fraction(v) for v in values[cols]))
+        assert abs(got[i] - exact) <= 1e-12 * max(1.0, exact)
+
+
+def test_walk_sums_refuse_values_beyond_fixed_point(square_edges):
+    net = access.network_from_edges(square_edges)
+    pts = _points([(0, 0), (100, 0)])
+    with pytest.raises(siting.InputDataError, match="rescale them"):
+        access.walk_sums(net, pts, pts, np.array([3e12, 2e12]), dist=100)
+
+
 def test_walk_sums_hand_computed(square_edges):
     net = access.network_from_edges(square_edges)
     pts = _points([(0, 0), (100, 0), (50, 0), (0, 300)])

@@ -25,6 +25,7 @@ from siting.constraints import (
     buildable_area,
     compliance_table,
     rule_key,
+    setback_buffers,
     setback_zones,
     thresholds,
 )
@@ -933,6 +934,27 @@ def test_buildable_area_of_eligible_real_parcels(karhula, rulebook):
     np.testing.assert_allclose(area[ok], parcels.area[ok], rtol=1e-9)
     assert (area <= parcels.area + 1e-6).all()
     assert (area[~ok] < parcels.area[~ok]).any()
+
+
+def test_buildable_area_per_feature_buffers(karhula, rulebook):
+    """Per-feature buffers: the dissolved zones' areas (rounding aside), and a parcel's area
+    depends only on the hazards near it, to the bit (what a partition of the study holds)."""
+    parcels, hazards = karhula
+    buffers = setback_buffers(hazards, rulebook)
+    zones = setback_zones(hazards, rulebook).set_index("rule_id")
+    assert buffers.groupby("rule_id").size().to_dict() == zones["n_features"].to_dict()
+    by_buffers = buildable_area(parcels, buffers)
+    by_zones = buildable_area(parcels, setback_zones(hazards, rulebook))
+    np.testing.assert_allclose(by_buffers, by_zones, rtol=1e-9, atol=1e-6)
+    cut = by_buffers < parcels.area - 1e-6
+    assert cut.sum() >= 3
+    # the parcels cut, with only the hazards within 500 m of them (the largest setback
+    # is smaller), in the study's order
+    some = parcels.iloc[cut.to_numpy()]
+    near = np.unique(hazards.sindex.query(some.geometry.to_numpy(), "dwithin", distance=500.0)[1])
+    assert len(near) < len(hazards)
+    subset = buildable_area(some, setback_buffers(hazards.iloc[near], rulebook))
+    np.testing.assert_array_equal(subset.to_numpy(), by_buffers[cut].to_numpy())
 
 
 # --------------------------------------------------------------------------- user rule files
