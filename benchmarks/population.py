@@ -1,10 +1,10 @@
-"""Catchment-population benchmark: :func:`siting.population.catchment_sum_raster` vs exactextract.
+"""Catchment-population benchmark: :func:`siting.rastersum.catchment_sum_raster` vs exactextract.
 
 ``catchment_population_vs_exactextract``
     People within ``dist`` (300 m, straight line) of 100,000 candidate points on a
     4,000 x 4,000 population raster (100 m cells, EPSG:32651, a 400 x 400 km region).
     *Ours*: :func:`siting.population.read_population_raster` (the whole GeoTIFF) then
-    :func:`siting.population.catchment_sum_raster` (``method="auto"``, which picks the
+    :func:`siting.rastersum.catchment_sum_raster` (``method="auto"``, which picks the
     per-point window method for 100 m cells at 300 m), median of ``--repeat`` runs.
     ``method="convolve"`` (one FFT convolution of the whole grid + bilinear reading) is
     timed the same way for reference. *Peer*: the analyst's recipe, the same points buffered
@@ -174,7 +174,8 @@ def _worker(argv: list[str]) -> int:
     if side == "peer":
         from exactextract import exact_extract
     else:
-        from siting.population import catchment_sum_raster, read_population_raster
+        from siting.population import read_population_raster
+        from siting.rastersum import catchment_sum_raster
     xy = np.load(points_npy)
     points = gpd.GeoSeries(gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=CRS)
     base = _peak_rss_mb()

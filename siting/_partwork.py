@@ -23,7 +23,7 @@ import pandas as pd
 import shapely
 from scipy import sparse
 
-from siting import access, checkpoint, criteria, landuse, parcel_shape, reuse, scoring
+from siting import access, checkpoint, criteria, landuse, parcel_shape, rastersum, reuse, scoring
 from siting._errors import SitingError
 from siting.normalisation import Normalisation
 from siting.rulebook import Rulebook
@@ -100,9 +100,16 @@ def criteria_task(data: dict[str, Any], ctx: dict[str, Any]) -> dict[str, Any]:
     within = {"indptr": local.indptr, "indices": hid[local.indices], "rows": data["rows"][ok]}
     t["walks"] = time.perf_counter() - t0
     t0 = time.perf_counter()
+    radius = None
+    if data.get("radius_grid") is not None:  # a population raster: as run_study reads it
+        grid = data["radius_grid"]
+        pts = gpd.GeoSeries(cand.geometry.representative_point().to_numpy(), crs=cand.crs)
+        radius = ctx["under3_share"] * np.nan_to_num(
+            rastersum.grid_sums(grid, pts.to_crs(grid.crs))
+        )
     crit = criteria.parcel_criteria(
         cand, network=net, homes=homes, haz=haz, rulebook=rb, roads=data["roads"],
-        facilities=ctx["facilities"], radius_under3=data.get("radius_under3"), home_ids=hid,
+        facilities=ctx["facilities"], radius_under3=radius, home_ids=hid,
     )  # fmt: skip
     t["criteria"] = time.perf_counter() - t0
     frame = gpd.GeoDataFrame(

@@ -569,11 +569,12 @@ def _inputs(cfg: StudyConfig) -> tuple[dict[str, Any], dict[str, Any]]:
     """Run-study keyword arguments, and the extras (new residential areas) for run_config."""
     from siting import hazards, roles, sources
     from siting.datums import warn_datum_shift
-    from siting.study import Census, _largest_reach
+    from siting.partition import largest_reach
+    from siting.study import Census
 
     rb = _rulebook(cfg)
     area = _area(cfg)
-    margin = float(cfg.area.get("margin_m", _largest_reach(rb)))
+    margin = float(cfg.area.get("margin_m", largest_reach(rb)))
     if cfg.osm.get("online"):
         layers = sources.layers_from_osmnx(
             area, margin_m=margin, cache_folder=cfg.osm.get("cache_folder")

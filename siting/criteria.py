@@ -145,7 +145,7 @@ def parcel_criteria(
         Roads with ``highway``, for frontage.
     radius_under3
         Under-3 children within a straight-line walk radius from a population raster
-        (:func:`siting.population.catchment_sum_raster`); by default summed from ``homes``.
+        (:func:`siting.rastersum.catchment_sum_raster`); by default summed from ``homes``.
     home_ids
         Study-wide positions of ``homes`` (a partition's subset), see :func:`radius_sums`.
 

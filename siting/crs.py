@@ -37,6 +37,7 @@ __all__ = [
     "analysis_crs",
     "cgcs2000_gk_crs",
     "check_crs",
+    "crs_name",
     "gk_zone_for_lon",
     "is_cgcs2000",
     "metric_crs",
@@ -258,6 +259,18 @@ def _gk_crs_for_prefix(prefix: int, *, with_prefix: bool) -> pyproj.CRS | None:
     if prefix in GK6_ZONES:
         return pyproj.CRS.from_epsg((_GK6_PREFIXED if with_prefix else _GK6_PLAIN) + prefix - 13)
     return None
+
+
+def crs_name(crs: pyproj.CRS) -> str:
+    """Short name of a CRS for messages: ``EPSG:<code>``, or its name without one.
+
+    Examples
+    --------
+    >>> crs_name(pyproj.CRS(32651))
+    'EPSG:32651'
+    """
+    epsg = crs.to_epsg()
+    return f"EPSG:{epsg}" if epsg else crs.name
 
 
 def _crs_text(crs: pyproj.CRS) -> str:

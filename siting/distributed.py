@@ -38,13 +38,14 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 
-from siting import _partwork, access, checkpoint, demand, hazards, parcels, scoring, supply
+from siting import _partwork, access, checkpoint, hazards, parcels, rastersum, scoring
 from siting._errors import ConfigError, SitingError
 from siting._validate import require_columns
 from siting.crs import System, metric_crs
@@ -56,7 +57,17 @@ from siting.partition import (
     rows_near,
 )
 from siting.rulebook import Rulebook, default_rulebook
-from siting.study import EXISTING_CHILDCARE, FLOOR_AREA_RATIO, PUBLIC_RESOURCES, Census
+from siting.study import (
+    FLOOR_AREA_RATIO,
+    PUBLIC_RESOURCES,
+    Census,
+    community_share,
+    existing_supply,
+    study_demand,
+)
+
+if TYPE_CHECKING:
+    from siting.population import PopulationSurface
 
 __all__ = ["PartitionError", "PartitionedResult", "connect", "run_study_partitioned"]
 
@@ -281,6 +292,7 @@ def run_study_partitioned(
     progress: bool = False,
     hazards_gdf: gpd.GeoDataFrame | None = None,
     analysis_crs: System = "utm",
+    population: PopulationSurface | None = None,
     cluster: object = None,
     n_workers: int = 2,
     partition_size: int = PARTITION_SIZE,
@@ -292,9 +304,10 @@ def run_study_partitioned(
     Parameters
     ----------
     layers, parcels_gdf, rulebook, weights, k, census, under3_share, study_name, progress,
-    hazards_gdf, analysis_crs
-        As :func:`siting.run_study` (a population raster is not taken yet: demand is the
-        dasymetric estimate, optionally scaled to the census).
+    hazards_gdf, analysis_crs, population
+        As :func:`siting.run_study`. With a population raster in the analysis CRS, each
+        partition gets the window of the raster (or of its convolution with the walking
+        disk) its parcels read for the straight-line catchment.
     out_dir
         Run folder (created); it must be readable by every worker (a shared disk for a
         remote cluster). A re-run with the same inputs skips the partitions recorded there.
@@ -359,31 +372,27 @@ def run_study_partitioned(
         ).to_numpy()
     with timer.stage("demand"):
         share = rb.param("under3_share") if under3_share is None else under3_share
-        calibration = None
-        homes = demand.demand_from_buildings(lay["buildings"], lay["landuse"], under3_share=share)
-        method = "dasymetric from residential building floor area (estimate)"
-        if census is not None:
-            homes, calibration = census.calibrate(homes)
-            homes["under3"] = homes["residents"] * share
-            method += "; scaled to census totals by district"
+        homes, surface, calibration, method = study_demand(
+            lay["buildings"], lay["landuse"], under3_share=share, population=population,
+            census=census,
+        )  # fmt: skip
     with timer.stage("supply"):
         net = access.network_from_edges(lay["walk_edges"])
         am = lay["amenities"]
-        existing = am[am["amenity"].isin(EXISTING_CHILDCARE)]
-        ex_pts = existing.geometry.representative_point()
-        ex_within = access.walk_distances(net, ex_pts, homes.geometry, dist=walk_m)
-        served = np.asarray((ex_within > 0).sum(axis=0) > 0).ravel()
-        ex_capacity = supply.facility_capacity(existing)
-        gap = supply.supply_gap(
-            ex_within, ex_capacity["under3_slots"].to_numpy(), homes, catchment_m=walk_m,
-            target_per_1000=rb.param("target_slots_per_1000"),
-        )  # fmt: skip
-        homes = homes.assign(
-            accessibility=gap.points["accessibility"].to_numpy(),
-            unmet_under3=gap.points["unmet_under3"].to_numpy(),
-        ).reset_index(drop=True)
-        communities = supply.communities_from_landuse(lay["landuse"])
-        coverage_before = _community_share(net, ex_pts, communities, walk_m)
+        sup = existing_supply(net, am, lay["landuse"], homes, rb)
+        existing, ex_pts, served, gap = sup.existing, sup.points, sup.served, sup.gap
+        homes = sup.homes.reset_index(drop=True)
+        communities, coverage_before = sup.communities, sup.coverage_before
+    with timer.stage("raster"):
+        # the straight-line catchment from the raster, as run_study: the grid prepared once
+        # (the method chosen for all the parcels), a window of it sent to each partition
+        grid = None
+        if surface is not None and pyproj.CRS(surface.crs) == pyproj.CRS(crs):
+            pts = gpd.GeoSeries(cand.geometry.representative_point().to_numpy(), crs=crs)
+            grid = rastersum.catchment_grid(
+                surface, dist=walk_m, method=rastersum.choose_method(surface, pts, dist=walk_m)
+            )
+            del pts
     with timer.stage("partition"):
         n_parts = n_partitions or max(1, -(-len(cand) // partition_size))
         parts = hilbert_partitions(cand, n_partitions=n_parts)
@@ -401,6 +410,10 @@ def run_study_partitioned(
             "study": study_name, "rulebook": repr(rb), "weights": weight_map, "k": k,
             "partitions": [int(p.rows[0]) for p in parts], "n": len(parts),
             "under3_share": share, "census": calibration is not None, "crs": crs.to_string(),
+            "raster": None if grid is None else {
+                "method": grid.method, "shape": grid.shape, "transform": list(grid.transform),
+                "values": checkpoint.fingerprint({"v": grid.values.tobytes()}),
+            },
         }  # fmt: skip
         fp = _partwork.study_fingerprint(cand, haz, edges, homes, options)
         checkpoint.remove_partial(out)
@@ -414,7 +427,7 @@ def run_study_partitioned(
     workers = max(1, len(client.scheduler_info().get("workers", {})))
     try:
         ctx = {
-            "out_dir": str(out), "rulebook": rb, "walk_m": walk_m,
+            "out_dir": str(out), "rulebook": rb, "walk_m": walk_m, "under3_share": share,
             "n_features": empty.attrs["n_features"], "screening_m": empty.attrs["screening_m"],
             "facilities": {
                 "public": public[["geometry"]], "stops": lay["stops"][["geometry"]],
@@ -442,6 +455,7 @@ def run_study_partitioned(
                 "roads": roads.iloc[rows_near(roads, p.bounds, halo["roads"])][
                     ["highway", "geometry"]
                 ],
+                "radius_grid": None if grid is None else rastersum.crop_grid(grid, p.bounds),
             }
             [data_f] = client.scatter([data], hash=False)
             return client.submit(
@@ -538,7 +552,7 @@ def run_study_partitioned(
     residents = float(homes["residents"].sum())
     new_slots = int(sel["planned_slots"].sum())
     all_pts = gpd.GeoSeries(pd.concat([ex_pts, new_pts]).to_numpy(), crs=crs)
-    coverage_after = _community_share(net, all_pts, communities, walk_m)
+    coverage_after = community_share(net, all_pts, communities, walk_m)
     crit_stats = manifest["stages"]["criteria"]
     part_info = _partwork.partition_summary(
         manifest, STAGES, parts, halo=halo, reused=reused, workers=workers
@@ -611,15 +625,3 @@ _USED = ("walk_edges", "roads", "buildings", "landuse", "amenities", "stops", "p
 def _project(layer: gpd.GeoDataFrame, crs: Any) -> gpd.GeoDataFrame:
     """Return the layer in ``crs``: itself (not a copy) when it is already there."""
     return layer if layer.crs is not None and layer.crs == crs else layer.to_crs(crs)
-
-
-def _community_share(
-    net: access.Network, facilities: gpd.GeoSeries, communities: gpd.GeoDataFrame, walk_m: float
-) -> float | None:
-    """Share of communities within ``walk_m`` of a facility (None when there are none)."""
-    if len(communities) == 0:
-        return None
-    reps = communities.geometry.representative_point()
-    within = access.walk_distances(net, facilities, reps, dist=walk_m)
-    cov = supply.community_coverage(communities, within, catchment_m=walk_m)
-    return round(float(cov.share), 4)

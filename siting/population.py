@@ -1,4 +1,4 @@
-"""Population: residents per raster cell, census calibration and catchment sums.
+"""Population: residents per raster cell, census calibration, under-3 share.
 
 Surfaces (:func:`read_population_raster`)
 -----------------------------------------
@@ -14,11 +14,8 @@ figure: factor = census / modelled, per district.
 
 Catchment sums (:func:`catchment_sum_raster`)
 ---------------------------------------------
-People within ``dist`` metres (straight line) of each point, for many points at once, as
-the population surface convolved with a disk: the kernel weight of a cell is the exact
-fraction of its area inside the circle (closed-form circle-rectangle intersection), so a
-catchment sum is what a zonal-statistics tool such as ``exactextract`` returns for a
-perfect circle, up to the approximations documented on the function.
+People within ``dist`` metres (straight line) of each point: see :mod:`siting.rastersum`
+(re-exported here).
 
 Under-3 share (:func:`under3_share_from_cbr`)
 ---------------------------------------------
@@ -47,13 +44,12 @@ import rasterio.features
 import rasterio.io
 import rasterio.windows
 import shapely
-from numpy.lib.stride_tricks import sliding_window_view
 from rasterio.transform import Affine
-from scipy import ndimage, signal
 
 from siting._errors import ConfigError, CRSError, DataSourceError, InputDataError
 from siting._validate import require_columns, require_nonempty
-from siting.crs import metric_crs
+from siting.crs import crs_name, metric_crs
+from siting.rastersum import catchment_sum_raster
 
 __all__ = [
     "PopulationSurface",
@@ -65,16 +61,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Sub-cell offsets per cell side at which the ``"window"`` method samples the convolution.
-PHASES = 16
-#: ``"auto"`` uses the whole-grid FFT convolution only for cells at most this share of ``dist``.
-CONVOLVE_MAX_CELL_SHARE = 0.1
-#: ``"auto"`` also keeps the ``"window"`` method while points x kernel cells <= this x cells.
-_WINDOW_COST_FACTOR = 20.0
-#: ... plus this many kernel cells' worth of fixed cost per point.
-_WINDOW_POINT_COST = 300
-#: Kernel cells gathered per block of points in the ``"window"`` method (memory bound).
-_WINDOW_BLOCK = 4_000_000
 _KM2 = 1e6
 
 
@@ -236,7 +222,7 @@ def read_population_raster(
         nodata=nodata,
         windowed=study_area is not None,
     )
-    note = f"{kind} raster {path.name} ({_crs_name(crs)}), band 1"
+    note = f"{kind} raster {path.name} ({crs_name(crs)}), band 1"
     if kind == "density":
         area_m2 = _cell_area_m2(win_transform, crs, values.shape[0])
         values *= area_m2 / _KM2
@@ -265,11 +251,6 @@ def _raster_crs(src: rasterio.io.DatasetReader, path: Path) -> pyproj.CRS:
         )
         raise CRSError(msg)
     return crs
-
-
-def _crs_name(crs: pyproj.CRS) -> str:
-    epsg = crs.to_epsg()
-    return f"EPSG:{epsg}" if epsg else crs.name
 
 
 def _study_window(
@@ -306,7 +287,7 @@ def _study_window(
         msg = (
             f"the study area does not overlap population raster {path}: study bounds "
             f"{_fmt_bounds(bounds)} vs raster bounds {_fmt_bounds(tuple(src.bounds))} in "
-            f"{_crs_name(crs)}; use a raster that covers the study area"
+            f"{crs_name(crs)}; use a raster that covers the study area"
         )
         raise InputDataError(msg)
     return rasterio.windows.Window(c0, r0, c1 - c0, r1 - r0)
@@ -348,7 +329,7 @@ def _check_values(
         msg = (
             f"population raster {path} has {len(rows):,} cell(s) with a negative or infinite "
             f"population, first {first:g} at row {r + int(window.row_off)}, col "
-            f"{c + int(window.col_off)} (x={x:.6g}, y={y:.6g} in {_crs_name(crs)}); "
+            f"{c + int(window.col_off)} (x={x:.6g}, y={y:.6g} in {crs_name(crs)}); "
             "populations cannot be negative: set those cells to nodata or fix the source"
         )
         negatives = np.unique(values[bad])
@@ -366,7 +347,7 @@ def _cell_area_m2(transform: Affine, crs: pyproj.CRS, rows: int) -> np.ndarray:
     if crs.is_geographic:
         ellipsoid = crs.ellipsoid
         if ellipsoid is None:  # pragma: no cover - a geographic CRS always has one
-            msg = f"{_crs_name(crs)} has no ellipsoid; cannot compute cell areas"
+            msg = f"{crs_name(crs)} has no ellipsoid; cannot compute cell areas"
             raise CRSError(msg)
         a = ellipsoid.semi_major_metre
         b = ellipsoid.semi_minor_metre
@@ -695,244 +676,3 @@ def under3_share_from_cbr(cbr_per_mille: float) -> float:
         )
         raise ConfigError(msg)
     return 3.0 * rate / 1000.0
-
-
-# ----------------------------------------------------------------------------- catchment sums
-
-
-def catchment_sum_raster(
-    surface: PopulationSurface,
-    points: gpd.GeoDataFrame | gpd.GeoSeries,
-    *,
-    dist: float,
-    method: Literal["auto", "window", "convolve"] = "auto",
-) -> pd.Series:
-    """People within ``dist`` metres (straight line) of each point.
-
-    The sum for a point is the surface convolved with a disk of radius ``dist``: every cell
-    counts with the exact fraction of its area inside the circle around the point (the
-    circle-rectangle intersection in closed form, no polygonised circle), as a zonal sum
-    over a perfect circle would. Nodata cells count 0. Two ways to evaluate it:
-
-    ``"convolve"``
-        One FFT convolution of the whole surface with the disk kernel centred on a cell
-        centre (:func:`scipy.signal.fftconvolve`), then bilinear interpolation of the
-        convolved grid at each point. Exact at cell centres; in between, the interpolation
-        error grows with cell size / ``dist``. Against exactextract on a rough town-like
-        surface (``tests/test_population.py``), median (95th percentile) relative error:
-        0.04 % (0.2 %) at 1/30, 0.1 % (0.4 %) at 1/15, 0.4 % (1.5 %) at 1/6, 1.1 % (4 %) at
-        1/3, and 4-6 % (16-22 %) for cells as large as ``dist`` or larger.
-    ``"window"``
-        The same convolution evaluated only around each point, at :data:`PHASES` sub-cell
-        offsets per cell side: kernels are precomputed for the 17 x 17 offsets of a cell,
-        the four around a point's offset are blended bilinearly and applied to the cells
-        around the point, i.e. the convolved grid 16x finer than the raster, read
-        bilinearly. Median error 0.01 % (the polygon error of the peer's 256-vertex circles)
-        for cells from 1/60 of ``dist`` to ``dist``, 0.04 % (max 1 %) for cells 3x ``dist``.
-        Costs (2 ``dist`` / cell + 3)² cells per point, so it is cheap for coarse cells.
-    ``"auto"``
-        ``"convolve"`` when cells are at most :data:`CONVOLVE_MAX_CELL_SHARE` of ``dist``
-        (median error <= 0.2 %) and the points are so many that one grid convolution is
-        cheaper than their windows, else ``"window"``.
-
-    Cells may be larger or smaller than ``dist`` and need not be square.
-
-    Parameters
-    ----------
-    surface
-        Population surface in a projected CRS in metres.
-    points
-        Points in ``surface.crs``; other geometries use a point on their surface.
-    dist
-        Radius in metres (> 0).
-    method
-        ``"auto"``, ``"window"`` or ``"convolve"``, as above.
-
-    Returns
-    -------
-    Series
-        Persons within ``dist`` (float), aligned to ``points.index``, named ``population``.
-        Cells outside the raster count 0; points outside the raster's extent (or without
-        geometry) get NaN.
-
-    Raises
-    ------
-    CRSError
-        If the surface is not in a projected CRS in metres, or the points are in another
-        CRS (reprojection hints in the message).
-    ConfigError
-        On a non-positive ``dist`` or an unknown ``method``.
-    """
-    if not math.isfinite(dist) or dist <= 0:
-        msg = f"dist must be a radius in metres > 0, got {dist}"
-        raise ConfigError(msg)
-    if method not in ("auto", "window", "convolve"):
-        msg = f"method must be 'auto', 'window' or 'convolve', got {method!r}"
-        raise ConfigError(msg)
-    _require_metric_surface(surface)
-    if points.crs is None or pyproj.CRS.from_user_input(points.crs) != surface.crs:
-        got = pyproj.CRS.from_user_input(points.crs) if points.crs is not None else None
-        msg = (
-            f"points are in {_crs_name(got) if got else None} but the population surface is in "
-            f"{_crs_name(surface.crs)}; reproject with `points.to_crs(surface.crs)`"
-        )
-        raise CRSError(msg)
-    index = points.index
-    out = np.full(len(points), np.nan)
-    if len(points) == 0:
-        return pd.Series(out, index=index, name="population", dtype=np.float64)
-    geoms = points.geometry.to_numpy()
-    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    where = geoms.copy()
-    ok = ~missing
-    other = ok & (shapely.get_type_id(geoms) != 0)
-    where[other] = shapely.point_on_surface(geoms[other])
-    xy = np.full((len(points), 2), np.nan)
-    xy[ok] = shapely.get_coordinates(where[ok])
-    t = surface.transform
-    u = (xy[:, 0] - t.c) / t.a  # column, continuous
-    v = (xy[:, 1] - t.f) / t.e  # row, continuous (t.e < 0)
-    rows, cols = surface.shape
-    inside = ok & (u >= 0) & (u < cols) & (v >= 0) & (v < rows)
-    if not inside.any():
-        return pd.Series(out, index=index, name="population", dtype=np.float64)
-    hx, hy = surface.res
-    half = (math.ceil(dist / hy + 1), math.ceil(dist / hx + 1))
-    if method == "auto":
-        kernel_cells = (2 * half[0] + 1) * (2 * half[1] + 1)
-        fine = max(hx, hy) <= CONVOLVE_MAX_CELL_SHARE * dist
-        work = inside.sum() * (kernel_cells + _WINDOW_POINT_COST)
-        cheap = work <= _WINDOW_COST_FACTOR * surface.values.size
-        method = "convolve" if fine and not cheap else "window"
-    log.debug("catchment_sum_raster: %s, %d points, dist %g m", method, inside.sum(), dist)
-    if method == "convolve":
-        out[inside] = _convolve_sums(surface.values, u[inside], v[inside], dist=dist, cell=(hx, hy))
-    else:
-        out[inside] = _window_sums(
-            surface.values, u[inside], v[inside], dist=dist, cell=(hx, hy), half=half
-        )
-    return pd.Series(out, index=index, name="population", dtype=np.float64)
-
-
-def _require_metric_surface(surface: PopulationSurface) -> None:
-    crs = surface.crs
-    unit = crs.axis_info[0].unit_name if crs.axis_info else None
-    if not crs.is_projected or unit not in {"metre", "meter"}:
-        what = "degrees" if crs.is_geographic else f"units of {unit!r}"
-        msg = (
-            f"the population surface is in {_crs_name(crs)} ({what}) but dist is metres; "
-            "warp the raster to a metric CRS keeping totals, e.g. "
-            "`gdalwarp -t_srs EPSG:32651 -r sum in.tif out.tif` (the UTM zone of the study, "
-            "`siting.crs.metric_crs(layer)`), or convert densities with kind='density' first"
-        )
-        raise CRSError(msg)
-
-
-def _disk_cumulative(x: np.ndarray, y: np.ndarray, r: float) -> np.ndarray:
-    """Area of the disk of radius ``r`` at the origin with ``X <= x`` and ``Y <= y``."""
-
-    def h(u: np.ndarray | float) -> np.ndarray:  # area under the upper half circle from 0 to u
-        u = np.clip(u, -r, r)
-        return 0.5 * (u * np.sqrt(np.maximum(r * r - u * u, 0.0)) + r * r * np.arcsin(u / r))
-
-    x = np.clip(x, -r, r)
-    y = np.clip(y, -r, r)
-    w = np.sqrt(np.maximum(r * r - y * y, 0.0))  # half-width of the chord at height y
-    xc = np.clip(x, -w, w)
-    area = y * (xc + w) + h(xc) - h(-w)  # the band |X| <= w below y
-    caps = 2.0 * (h(np.minimum(x, -w)) - h(-r)) + 2.0 * (h(np.maximum(x, w)) - h(w))
-    return np.where(y >= 0, area + caps, area)
-
-
-def _disk_kernel(
-    r: float, cell: tuple[float, float], half: tuple[int, int], *, dx: float = 0.0, dy: float = 0.0
-) -> np.ndarray:
-    """Fraction of each cell inside a circle, shape ``(2 half[0] + 1, 2 half[1] + 1)``.
-
-    The circle has radius ``r`` and its centre is ``(dx, dy)`` from the centre of the middle
-    cell (``dy`` downwards, like rows); ``cell`` is (width, height).
-    """
-    hx, hy = cell
-    ex = (np.arange(-half[1], half[1] + 2) - 0.5) * hx - dx
-    ey = (np.arange(-half[0], half[0] + 2) - 0.5) * hy - dy
-    cum = _disk_cumulative(ex[None, :], ey[:, None], r)
-    area = cum[1:, 1:] - cum[:-1, 1:] - cum[1:, :-1] + cum[:-1, :-1]
-    return np.clip(area / (hx * hy), 0.0, 1.0)
-
-
-def _zero_padded(values: np.ndarray, pad: tuple[int, int]) -> np.ndarray:
-    """``values`` with NaN as 0 inside a border of zeros, ``pad`` (rows, cols) wide."""
-    rows, cols = values.shape
-    out = np.zeros((rows + 2 * pad[0], cols + 2 * pad[1]))
-    inner = out[pad[0] : pad[0] + rows, pad[1] : pad[1] + cols]
-    np.copyto(inner, values)
-    inner[np.isnan(inner)] = 0.0
-    return out
-
-
-def _convolve_sums(
-    people: np.ndarray, u: np.ndarray, v: np.ndarray, *, dist: float, cell: tuple[float, float]
-) -> np.ndarray:
-    hx, hy = cell
-    half = (math.ceil(dist / hy + 0.5), math.ceil(dist / hx + 0.5))
-    kernel = _disk_kernel(dist, cell, half)
-    pad = (half[0] + 1, half[1] + 1)
-    grid = signal.fftconvolve(_zero_padded(people, pad), kernel, mode="same")
-    coords = np.stack([v - 0.5 + pad[0], u - 0.5 + pad[1]])
-    sums = ndimage.map_coordinates(grid, coords, order=1, mode="nearest")
-    return np.maximum(sums, 0.0)  # FFT round-off can leave -1e-12 where no one lives
-
-
-def _window_sums(
-    people: np.ndarray,
-    u: np.ndarray,
-    v: np.ndarray,
-    *,
-    dist: float,
-    cell: tuple[float, float],
-    half: tuple[int, int],
-) -> np.ndarray:
-    hx, hy = cell
-    s = PHASES
-    ci = np.floor(u).astype(np.int64)
-    ri = np.floor(v).astype(np.int64)
-    pu = (u - ci) * s  # sub-cell offset in phase units, 0..s
-    pv = (v - ri) * s
-    bu = np.minimum(pu.astype(np.int64), s - 1)
-    bv = np.minimum(pv.astype(np.int64), s - 1)
-    wu = pu - bu
-    wv = pv - bv
-    padded = _zero_padded(people, half)
-    windows = sliding_window_view(padded, (2 * half[0] + 1, 2 * half[1] + 1))
-    size = windows.shape[2] * windows.shape[3]
-    phase = (np.arange(s + 1) / s - 0.5) * np.array([[hy], [hx]])
-    kernels: dict[tuple[int, int], np.ndarray] = {}
-
-    def kernel(a: int, b: int) -> np.ndarray:
-        if (a, b) not in kernels:
-            k = _disk_kernel(dist, cell, half, dx=phase[1, b], dy=phase[0, a])
-            kernels[a, b] = k.ravel()
-        return kernels[a, b]
-
-    out = np.empty(len(u))
-    key = bv * s + bu
-    order = np.argsort(key, kind="stable")
-    bins, starts = np.unique(key[order], return_index=True)
-    ends = np.append(starts[1:], len(order))
-    block = max(1, _WINDOW_BLOCK // size)
-    for k, start, end in zip(bins, starts, ends, strict=True):
-        a, b = divmod(int(k), s)
-        corners = np.stack([kernel(a, b), kernel(a, b + 1), kernel(a + 1, b), kernel(a + 1, b + 1)])
-        for lo in range(start, end, block):
-            idx = order[lo : min(lo + block, end)]
-            cells = windows[ri[idx], ci[idx]].reshape(len(idx), size)
-            # einsum, not `@`: OpenBLAS is slow for (n x k) @ (k x 4) on busy cores
-            sums = np.einsum("nk,ck->nc", cells, corners)
-            x, y = wu[idx], wv[idx]
-            out[idx] = (
-                sums[:, 0] * (1 - x) * (1 - y)
-                + sums[:, 1] * x * (1 - y)
-                + sums[:, 2] * (1 - x) * y
-                + sums[:, 3] * x * y
-            )
-    return out

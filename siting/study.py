@@ -40,12 +40,20 @@ from siting import (
 from siting._errors import ConfigError
 from siting._validate import require_columns
 from siting.crs import System, metric_crs
+from siting.partition import largest_reach
 from siting.rulebook import Rulebook, default_rulebook
 
 if TYPE_CHECKING:
     from siting.population import PopulationSurface
 
-__all__ = ["EXISTING_CHILDCARE", "PUBLIC_RESOURCES", "Census", "StudyResult", "run_study"]
+__all__ = [
+    "EXISTING_CHILDCARE",
+    "PUBLIC_RESOURCES",
+    "Census",
+    "StudyResult",
+    "run_study",
+    "study_demand",
+]
 
 log = logging.getLogger(__name__)
 
@@ -151,15 +159,48 @@ class Census:
         )  # fmt: skip
 
 
-def _largest_reach(rulebook: Rulebook) -> float:
-    """Largest distance any active rule looks at (hard threshold or soft band), metres."""
-    reach = [0.0]
-    for r in rulebook.active_rules:
-        reach += [r.dist_m or 0.0, r.soft_dist_m or 0.0, *(m for _, m in r.dist_by_kv)]
-    return max(reach)
+def study_demand(
+    buildings: gpd.GeoDataFrame,
+    landuse: gpd.GeoDataFrame,
+    *,
+    under3_share: float,
+    population: PopulationSurface | None = None,
+    census: Census | None = None,
+) -> tuple[gpd.GeoDataFrame, PopulationSurface | None, pd.DataFrame | None, str]:
+    """Demand points of a study: residents and under-3 children in residential buildings.
+
+    From a population raster placed in the buildings (:func:`siting.demand.demand_from_raster`)
+    when there is one, else the dasymetric estimate from residential floor area; either
+    scaled to the census by district when ``census`` is given.
+
+    Returns
+    -------
+    homes, surface, calibration, method
+        The demand points; the (calibrated) surface or ``None``; the calibration table or
+        ``None``; how the numbers were estimated (for the summary).
+    """
+    calibration = None
+    if population is not None:
+        surface = population
+        if census is not None:
+            surface, calibration = census.calibrate(surface)
+        homes = demand.demand_from_raster(surface, buildings, landuse, under3_share=under3_share)
+        return (
+            homes,
+            surface,
+            calibration,
+            (f"population raster ({surface.estimate}) placed in residential buildings"),
+        )
+    homes = demand.demand_from_buildings(buildings, landuse, under3_share=under3_share)
+    method = "dasymetric from residential building floor area (estimate)"
+    if census is not None:
+        homes, calibration = census.calibrate(homes)
+        homes["under3"] = homes["residents"] * under3_share
+        method += "; scaled to census totals by district"
+    return homes, None, calibration, method
 
 
-def _community_share(
+def community_share(
     net: access.Network, facilities: gpd.GeoSeries, communities: gpd.GeoDataFrame, walk_m: float
 ) -> float | None:
     """Share of communities within ``walk_m`` of a facility (None when there are none)."""
@@ -169,6 +210,65 @@ def _community_share(
     within = access.walk_distances(net, facilities, reps, dist=walk_m)
     cov = supply.community_coverage(communities, within, catchment_m=walk_m)
     return round(float(cov.share), 4)
+
+
+@dataclass(frozen=True)
+class Supply:
+    """The existing infant-care supply of a study (:func:`existing_supply`).
+
+    Attributes
+    ----------
+    existing, points, capacity
+        Existing childcare facilities, a point on each, and their places
+        (:func:`siting.supply.facility_capacity`).
+    served
+        Per demand point: within a walk of an existing facility.
+    gap
+        :func:`siting.supply.supply_gap` (E2SFCA accessibility, unmet demand, totals).
+    homes
+        The demand points with ``accessibility`` and ``unmet_under3``.
+    communities, coverage_before
+        Residential communities, and the share within a walk of a facility (None: none).
+    """
+
+    existing: gpd.GeoDataFrame
+    points: gpd.GeoSeries
+    capacity: pd.DataFrame
+    served: np.ndarray
+    gap: Any
+    homes: gpd.GeoDataFrame
+    communities: gpd.GeoDataFrame
+    coverage_before: float | None
+
+
+def existing_supply(
+    net: access.Network,
+    amenities: gpd.GeoDataFrame,
+    landuse: gpd.GeoDataFrame,
+    homes: gpd.GeoDataFrame,
+    rulebook: Rulebook,
+) -> Supply:
+    """Existing supply, its gap at every home (E2SFCA) and community coverage, on ``net``."""
+    walk_m = rulebook.param("walk_m")
+    existing = amenities[amenities["amenity"].isin(EXISTING_CHILDCARE)]
+    ex_pts = existing.geometry.representative_point()
+    ex_within = access.walk_distances(net, ex_pts, homes.geometry, dist=walk_m)
+    served = np.asarray((ex_within > 0).sum(axis=0) > 0).ravel()
+    ex_capacity = supply.facility_capacity(existing)
+    gap = supply.supply_gap(
+        ex_within, ex_capacity["under3_slots"].to_numpy(), homes, catchment_m=walk_m,
+        target_per_1000=rulebook.param("target_slots_per_1000"),
+    )  # fmt: skip
+    homes = homes.assign(
+        accessibility=gap.points["accessibility"].to_numpy(),
+        unmet_under3=gap.points["unmet_under3"].to_numpy(),
+    )
+    communities = supply.communities_from_landuse(landuse)
+    return Supply(
+        existing=existing, points=ex_pts, capacity=ex_capacity, served=served, gap=gap, homes=homes,
+        communities=communities,
+        coverage_before=community_share(net, ex_pts, communities, walk_m),
+    )  # fmt: skip
 
 
 def _fewest_sites(
@@ -342,31 +442,17 @@ def run_study(
         cand["area_m2"] = cand.area
         # Hazards just outside the extract are not seen: flag parcels near its edge.
         cand["near_extract_edge"] = parcels.check_parcels_in_extent(
-            cand, lay["walk_edges"], edge_m=max(_largest_reach(rb), walk_m)
+            cand, lay["walk_edges"], edge_m=max(largest_reach(rb), walk_m)
         ).to_numpy()
     with timer.stage("constraints"):
         cons, compliance = criteria.parcel_constraints(cand, haz, rb)
         zones = constraints.setback_zones(haz, rb)
     with timer.stage("demand"):
         share = rb.param("under3_share") if under3_share is None else under3_share
-        calibration = None
-        if population is not None:
-            surface = population
-            if census is not None:
-                surface, calibration = census.calibrate(surface)
-            homes = demand.demand_from_raster(
-                surface, lay["buildings"], lay["landuse"], under3_share=share
-            )
-            method = f"population raster ({surface.estimate}) placed in residential buildings"
-        else:
-            homes = demand.demand_from_buildings(
-                lay["buildings"], lay["landuse"], under3_share=share
-            )
-            method = "dasymetric from residential building floor area (estimate)"
-            if census is not None:
-                homes, calibration = census.calibrate(homes)
-                homes["under3"] = homes["residents"] * share
-                method += "; scaled to census totals by district"
+        homes, surface, calibration, method = study_demand(
+            lay["buildings"], lay["landuse"], under3_share=share, population=population,
+            census=census,
+        )  # fmt: skip
     with timer.stage("access"):
         net = access.network_from_edges(lay["walk_edges"])
         sites = cand.geometry.representative_point()
@@ -379,28 +465,17 @@ def run_study(
             net, sites.iloc[ok], homes.geometry, dist=walk_m, progress=progress
         )
         am = lay["amenities"]
-        existing = am[am["amenity"].isin(EXISTING_CHILDCARE)]
-        ex_pts = existing.geometry.representative_point()
-        ex_within = access.walk_distances(net, ex_pts, homes.geometry, dist=walk_m)
-        served = np.asarray((ex_within > 0).sum(axis=0) > 0).ravel()
         # Existing supply and its gap: E2SFCA over the same walks (issue: supply gap).
-        ex_capacity = supply.facility_capacity(existing)
-        gap = supply.supply_gap(
-            ex_within, ex_capacity["under3_slots"].to_numpy(), homes, catchment_m=walk_m,
-            target_per_1000=rb.param("target_slots_per_1000"),
-        )  # fmt: skip
-        homes = homes.assign(
-            accessibility=gap.points["accessibility"].to_numpy(),
-            unmet_under3=gap.points["unmet_under3"].to_numpy(),
-        )
-        communities = supply.communities_from_landuse(lay["landuse"])
-        coverage_before = _community_share(net, ex_pts, communities, walk_m)
+        sup = existing_supply(net, am, lay["landuse"], homes, rb)
+        existing, ex_pts, ex_capacity = sup.existing, sup.points, sup.capacity
+        served, gap, homes = sup.served, sup.gap, sup.homes
+        communities, coverage_before = sup.communities, sup.coverage_before
         u3 = homes["under3"].to_numpy()
         unmet = homes["unmet_under3"].to_numpy()
         # Straight-line catchment (a circle of walk_m): from a metric raster when there is
         # one (exact cell coverage), else from the placed demand points.
         radius = None
-        if population is not None and pyproj.CRS(surface.crs) == pyproj.CRS(crs):
+        if surface is not None and pyproj.CRS(surface.crs) == pyproj.CRS(crs):
             from siting.population import catchment_sum_raster
 
             pts = gpd.GeoSeries(sites.to_numpy(), crs=crs).to_crs(surface.crs)
@@ -516,7 +591,7 @@ def run_study(
     new_slots = int(sel["planned_slots"].sum())
     new_pts = sites.iloc[picks["row"].to_numpy()]
     all_pts = gpd.GeoSeries(pd.concat([ex_pts, new_pts]).to_numpy(), crs=crs)
-    coverage_after = _community_share(net, all_pts, communities, walk_m)
+    coverage_after = community_share(net, all_pts, communities, walk_m)
     existing_slots = float(gap.totals["slots"])
     failing = candidates["excluded_by"].str.split(";")
     excluded_counts = {

@@ -17,6 +17,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 import pytest
 import shapely
 from distributed import Client, LocalCluster
@@ -202,6 +203,42 @@ def test_generated_study_cut_through(client, tmp_path) -> None:
     setbacks, walks = _cut_counts(ref.candidates, ref.hazards, ref.demand, net, parts)
     assert setbacks > 0
     assert walks > 0
+
+
+@pytest.mark.parametrize(("cell", "method"), [(20.0, "convolve"), (100.0, "window")])
+def test_population_raster_identical(karhula, client, tmp_path, cell, method) -> None:
+    """Demand from a population raster; each partition reads a window of it (or of its
+    convolution with the walking disk) and gets the whole study's sums."""
+    from rasterio.transform import Affine
+
+    from siting.population import PopulationSurface
+    from siting.rastersum import choose_method
+
+    layers, plots, ref0 = karhula
+    crs = ref0.candidates.crs
+    x0, y0, x1, y1 = ref0.candidates.total_bounds
+    cols, rows = int((x1 - x0) // cell) + 8, int((y1 - y0) // cell) + 8
+    rng = np.random.default_rng(3)
+    values = rng.gamma(0.6, 40.0 * (cell / 100.0) ** 2, (rows, cols))
+    values[rng.random((rows, cols)) < 0.1] = np.nan  # nodata
+    surface = PopulationSurface(
+        values=values, transform=Affine(cell, 0, x0 - 4 * cell, 0, -cell, y1 + 4 * cell),
+        crs=pyproj.CRS(crs), estimate="test",
+    )  # fmt: skip
+    sites = gpd.GeoSeries(ref0.candidates.geometry.representative_point().to_numpy(), crs=crs)
+    assert choose_method(surface, sites, dist=300.0) == method
+    ref = run_study(layers, parcels_gdf=plots, k=3, population=surface)
+    res = run_study_partitioned(
+        layers, parcels_gdf=plots, k=3, out_dir=tmp_path, n_partitions=4, cluster=client,
+        population=surface,
+    )  # fmt: skip
+    assert ref.summary["demand"]["method"].startswith("population raster")
+    assert res.summary["demand"]["method"] == ref.summary["demand"]["method"]
+    got = res.candidates()
+    _compare(ref.candidates, got)
+    # the raster, not the homes, gave the straight-line catchment
+    assert not np.allclose(got["radius_under3"], ref0.candidates["radius_under3"])
+    assert res.selected["parcel_id"].tolist() == ref.selected["parcel_id"].tolist()
 
 
 class _KillOnce(WorkerPlugin):

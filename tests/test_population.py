@@ -565,6 +565,44 @@ def test_catchments_match_exactextract(tmp_path, cell, method, median_max):
     assert rel.max() <= 0.2
 
 
+@pytest.mark.parametrize(
+    ("cell", "method"),
+    [((20.0, 20.0), "window"), ((20.0, 20.0), "convolve"), ((250.0, 150.0), "window"),
+     ((10.0, 10.0), "convolve")],
+)  # fmt: skip
+def test_cropped_grid_gives_the_whole_grids_sums_to_the_bit(tmp_path, cell, method):
+    """A partition's window of the grid (siting.distributed) = the whole grid, bit for bit,
+    for boxes inside the raster, across its edges and beyond it."""
+    from siting.rastersum import catchment_grid, crop_grid, grid_sums
+
+    path = _write(tmp_path / "p.tif", _town_surface((90, 110), seed=4), cell=cell, nodata=-1.0)
+    surface = read_population_raster(path)
+    points = _points(surface, 600, seed=9)
+    left, bottom, right, top = surface.bounds
+    outside = gpd.GeoSeries(gpd.points_from_xy([left - 50, right + 10], [top + 5, bottom]), crs=UTM)
+    points = pd.concat([points, outside], ignore_index=True)
+    grid = catchment_grid(surface, dist=300.0, method=method)
+    whole = grid_sums(grid, points)
+    assert whole.equals(catchment_sum_raster(surface, points, dist=300.0, method=method))
+    xy = shapely.get_coordinates(points.to_numpy())
+    w, h = right - left, top - bottom
+    boxes = [
+        (left + 0.3 * w, bottom + 0.3 * h, left + 0.5 * w, bottom + 0.45 * h),  # inside
+        (left - 100, bottom - 100, left + 0.2 * w, bottom + 0.25 * h),  # over a corner
+        (right - 0.1 * w, bottom + 0.5 * h, right + 500, top + 500),  # over two edges
+    ]
+    for box in boxes:
+        crop = crop_grid(grid, box)
+        assert crop.values.size < grid.values.size
+        inside = (xy[:, 0] >= box[0]) & (xy[:, 0] <= box[2]) & (xy[:, 1] >= box[1]) & (
+            xy[:, 1] <= box[3]
+        )
+        assert inside.sum() >= 5
+        got = grid_sums(crop, points[inside])
+        np.testing.assert_array_equal(got.to_numpy(), whole[inside].to_numpy())
+    assert crop_grid(grid, (right + 1e5, top + 1e5, right + 2e5, top + 2e5)).values.size == 0
+
+
 def test_catchments_on_karhula_buildings_match_exactextract(karhula_metric, tmp_path):
     """A residents raster made from the real Karhula buildings, in 25 m and 250 m cells."""
     demand = demand_from_buildings(
