@@ -591,11 +591,14 @@ def test_cropped_grid_gives_the_whole_grids_sums_to_the_bit(tmp_path, cell, meth
         (left - 100, bottom - 100, left + 0.2 * w, bottom + 0.25 * h),  # over a corner
         (right - 0.1 * w, bottom + 0.5 * h, right + 500, top + 500),  # over two edges
     ]
-    for box in boxes:
-        crop = crop_grid(grid, box)
+    for bounds in boxes:
+        crop = crop_grid(grid, bounds)
         assert crop.values.size < grid.values.size
-        inside = (xy[:, 0] >= box[0]) & (xy[:, 0] <= box[2]) & (xy[:, 1] >= box[1]) & (
-            xy[:, 1] <= box[3]
+        inside = (
+            (xy[:, 0] >= bounds[0])
+            & (xy[:, 0] <= bounds[2])
+            & (xy[:, 1] >= bounds[1])
+            & (xy[:, 1] <= bounds[3])
         )
         assert inside.sum() >= 5
         got = grid_sums(crop, points[inside])
