@@ -13,8 +13,15 @@ laid over the whole grid from a seeded generator: long 220 kV power lines crossi
 (``LINES_PER_10KM`` per 10 km of its width), one fuel station per ``FUEL_PER_KM2`` square
 kilometres and one kindergarten (existing supply, 60 places) per tile at random points.
 
-Written: ``layers.gpkg`` (every layer but ``walk_nodes``, EPSG:32635) and ``parcels.parquet``
-(GeoParquet), or use :func:`large_study` in memory.
+A province-like population raster (:func:`population_raster`, ``RASTER_CELL_M`` = 100 m
+cells, like WorldPop's) covers the grid: each cell holds the residents of the residential
+buildings whose point lies in it (the dasymetric estimate from floor area), plus a rural background
+(gamma-distributed, ``RURAL_PER_CELL`` people per cell on average), with ``NODATA_SHARE`` of
+the cells left without data (water).
+
+Written: ``layers.gpkg`` (every layer but ``walk_nodes``, EPSG:32635), ``parcels.parquet``
+(GeoParquet) and ``population.tif``, or use :func:`large_study` and
+:func:`population_raster` in memory.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ import math
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -43,6 +51,11 @@ FUEL_PER_KM2 = 2.0
 #: Offset between the OSM ids of two copies.
 ID_STRIDE = 10**11
 SEED = 20240601
+#: Population raster: cell size, rural background (mean people per cell) and share of
+#: cells without data.
+RASTER_CELL_M = 100.0
+RURAL_PER_CELL = 1.5
+NODATA_SHARE = 0.02
 #: Layers not copied: the study does not read the walk network's nodes (the edges carry
 #: their ids).
 SKIP = ("walk_nodes",)
@@ -55,7 +68,7 @@ from make_big_study import _plots  # noqa: E402
 
 from siting.sources import layers_from_gpkg  # noqa: E402
 
-__all__ = ["large_study", "main", "tile"]
+__all__ = ["large_study", "main", "population_raster", "tile"]
 
 
 def _shift(gdf: gpd.GeoDataFrame, dx: float, dy: float) -> gpd.GeoDataFrame:
@@ -165,6 +178,35 @@ def _add_hazards(layers: dict[str, gpd.GeoDataFrame], *, copies: int, seed: int)
     layers["amenities"] = gpd.GeoDataFrame(pd.concat([am, extra], ignore_index=True), crs=CRS)
 
 
+def population_raster(layers: dict[str, gpd.GeoDataFrame], *, seed: int = SEED) -> Any:
+    """People per 100 m cell over the study's extent (see the module docstring).
+
+    Returns a :class:`siting.population.PopulationSurface` in EPSG:32635.
+    """
+    import pyproj
+    from rasterio.transform import Affine
+
+    from siting.demand import demand_from_buildings
+    from siting.population import PopulationSurface
+
+    rng = np.random.default_rng(seed + 1)
+    x0, y0, x1, y1 = layers["walk_edges"].total_bounds
+    cell = RASTER_CELL_M
+    cols, rows = math.ceil((x1 - x0) / cell), math.ceil((y1 - y0) / cell)
+    homes = demand_from_buildings(layers["buildings"], layers["landuse"], under3_share=0.01)
+    xy = shapely.get_coordinates(homes.geometry.to_numpy())
+    people, _, _ = np.histogram2d(
+        y1 - xy[:, 1], xy[:, 0] - x0, bins=(rows, cols),
+        range=((0, rows * cell), (0, cols * cell)), weights=homes["residents"].to_numpy(),
+    )  # fmt: skip
+    people += rng.gamma(0.5, RURAL_PER_CELL / 0.5, size=people.shape)
+    people[rng.random(people.shape) < NODATA_SHARE] = np.nan
+    return PopulationSurface(
+        values=people, transform=Affine(cell, 0.0, x0, 0.0, -cell, y1), crs=pyproj.CRS(CRS),
+        estimate="synthetic: residents by floor area, binned to 100 m, + rural background",
+    )  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--parcels", type=int, default=500_000)
@@ -179,8 +221,21 @@ def main(argv: list[str] | None = None) -> int:
     for name, layer in layers.items():
         layer.to_file(args.out / "layers.gpkg", layer=name, driver="GPKG")
     parcels.to_parquet(args.out / "parcels.parquet")
+    surface = population_raster(layers, seed=args.seed)
+    _write_raster(surface, args.out / "population.tif")
     print(f"wrote {args.out}")
     return 0
+
+
+def _write_raster(surface: Any, path: Path) -> None:
+    import rasterio
+
+    rows, cols = surface.values.shape
+    with rasterio.open(
+        path, "w", driver="GTiff", width=cols, height=rows, count=1, dtype="float32",
+        crs=surface.crs.to_wkt(), transform=surface.transform, nodata=-1.0, compress="deflate",
+    ) as dst:  # fmt: skip
+        dst.write(np.nan_to_num(surface.values, nan=-1.0).astype("float32"), 1)
 
 
 if __name__ == "__main__":

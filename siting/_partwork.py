@@ -40,6 +40,7 @@ __all__ = [
     "scores_task",
     "selected_frame",
     "study_fingerprint",
+    "write_geopackage",
 ]
 
 
@@ -242,6 +243,33 @@ def merge_parquet(files: list[Path], target: Path) -> int:
         with pq.ParquetWriter(path, schema) as writer:
             for f in files:
                 writer.write_table(pq.read_table(f).cast(schema))
+
+    return checkpoint.write_atomic(target, write)
+
+
+def write_geopackage(files: list[Path], extra: Mapping[str, gpd.GeoDataFrame], target: Path) -> int:
+    """Write the GeoPackage of a run, atomically.
+
+    The partition files are streamed into its ``candidates`` layer (one partition in memory
+    at a time), then the ``extra`` layers are added.
+    """
+    import pyogrio
+
+    from siting.outputs import gpkg_ready
+
+    def write(path: Path) -> None:
+        named = path.with_name(path.name + ".gpkg")  # GDAL wants the extension
+        for i, f in enumerate(files):
+            frame = gpd.read_parquet(f).drop(columns=["partition", "input_row"])
+            pyogrio.write_dataframe(
+                gpkg_ready(frame), named, layer="candidates", driver="GPKG", append=i > 0,
+                promote_to_multi=True,
+            )  # fmt: skip
+        for name, frame in extra.items():
+            pyogrio.write_dataframe(
+                gpkg_ready(frame), named, layer=name, driver="GPKG", promote_to_multi=True
+            )
+        named.replace(path)
 
     return checkpoint.write_atomic(target, write)
 

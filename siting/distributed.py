@@ -544,6 +544,10 @@ def run_study_partitioned(
             geometry=access.service_areas(net, new_pts, dist=walk_m).to_numpy(), crs=crs,
         )  # fmt: skip
         checkpoint.write_atomic(out / "selected.parquet", sel.to_parquet)
+    with timer.stage("geopackage"):
+        _partwork.write_geopackage(
+            files, {"selected": sel, "catchments": catch}, out / "results.gpkg"
+        )
     u3 = homes["under3"].to_numpy()
     total_u3 = float(u3.sum())
     covered_after = served.copy()

@@ -87,7 +87,8 @@ def rules_table(rulebook: Rulebook) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _gpkg_ready(gdf: pd.DataFrame) -> Any:
+def gpkg_ready(gdf: pd.DataFrame) -> Any:
+    """Copy of a table GDAL writes as it reads: no infinities, text columns as text."""
     out = gdf.copy()
     geom_name = out.geometry.name if isinstance(out, gpd.GeoDataFrame) else None
     for col in out.columns:
@@ -185,10 +186,10 @@ def write_outputs(
         if result.new_areas is not None:
             layers["new_areas"] = result.new_areas
         for name, layer in layers.items():
-            _gpkg_ready(layer).to_file(gpkg, layer=name, driver="GPKG")
+            gpkg_ready(layer).to_file(gpkg, layer=name, driver="GPKG")
         tables = {"compliance": result.compliance, "rules": rules_table(result.rulebook)}
         for name, table in tables.items():
-            pyogrio.write_dataframe(_gpkg_ready(table), gpkg, layer=name, driver="GPKG")
+            pyogrio.write_dataframe(gpkg_ready(table), gpkg, layer=name, driver="GPKG")
         write_layer_styles(gpkg, lang=lang)  # QGIS opens the layers styled
         ranking_table(result).to_csv(staging / "ranking.csv", index=False, encoding="utf-8-sig")
         fmap = result_map(result, lang=lang, basemap=basemap, tianditu_key=tianditu_key)

@@ -176,6 +176,21 @@ def test_demo_identical_to_in_process(karhula, karhula_parts) -> None:
     assert res.summary["counts"]["eligible"] == ref.summary["counts"]["eligible"]
     assert res.summary["excluded_by_rule"] == ref.summary["excluded_by_rule"]
     assert res.summary["targets"]["coverage_after"] == ref.summary["targets"]["coverage_after"]
+    # the GeoPackage beside the GeoParquet: every parcel, the selected sites, catchments
+    import pyogrio
+
+    layers_gpkg = dict(pyogrio.list_layers(res.out_dir / "results.gpkg"))
+    assert set(layers_gpkg) == {"candidates", "selected", "catchments"}
+    gp = gpd.read_file(res.out_dir / "results.gpkg", layer="candidates")
+    assert len(gp) == len(got)
+    assert gp.sort_values("parcel_id")["score"].equals(
+        got.sort_values("parcel_id")["score"]
+        .reset_index(drop=True)
+        .set_axis(gp.sort_values("parcel_id").index)
+    )
+    assert gpd.read_file(res.out_dir / "results.gpkg", layer="selected")["parcel_id"].tolist() == (
+        ref.selected["parcel_id"].tolist()
+    )
     # one GeoParquet per partition, merged; readable by dask-geopandas partition by partition
     assert res.n_partitions == 4
     dgdf = res.candidates_dask()
