@@ -11,9 +11,10 @@ into one GeoParquet.
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -416,21 +417,27 @@ def study_fingerprint(
     homes: gpd.GeoDataFrame, options: Mapping[str, Any],
 ) -> str:  # fmt: skip
     """Fingerprint of a study's inputs (geometries and the attributes used) and options."""
-    pieces: dict[str, bytes | str] = {
+    pieces: dict[str, Any] = {
         "parcels": _wkb(cand.geometry),
-        "parcel_id": "\n".join(cand["parcel_id"].astype(str)),
-        "hazards": _wkb(haz.geometry)
-        + haz[["hazard_class", "subtypes", "voltage_kv"]].astype(str).to_csv().encode(),
-        "edges": _wkb(edges.geometry) + edges[["u", "v"]].to_numpy().tobytes(),
-        "homes": _wkb(homes.geometry)
-        + homes[["residents", "under3", "unmet_under3"]].to_numpy().tobytes(),
+        "parcel_id": (s.encode() + b"\n" for s in cand["parcel_id"].astype(str)),
+        "hazards": itertools.chain(
+            _wkb(haz.geometry),
+            [haz[["hazard_class", "subtypes", "voltage_kv"]].astype(str).to_csv().encode()],
+        ),
+        "edges": itertools.chain(_wkb(edges.geometry), [edges[["u", "v"]].to_numpy().tobytes()]),
+        "homes": itertools.chain(
+            _wkb(homes.geometry),
+            [homes[["residents", "under3", "unmet_under3"]].to_numpy().tobytes()],
+        ),
         "options": json.dumps(options, sort_keys=True, default=str),
     }
     return checkpoint.fingerprint(pieces)
 
 
-def _wkb(geoms: gpd.GeoSeries) -> bytes:
-    return b"".join(shapely.to_wkb(geoms.to_numpy(), hex=False, include_srid=False))
+def _wkb(geoms: gpd.GeoSeries, chunk: int = 100_000) -> Iterator[bytes]:
+    arr = geoms.to_numpy()
+    for i in range(0, len(arr), chunk):
+        yield b"".join(shapely.to_wkb(arr[i : i + chunk], hex=False, include_srid=False))
 
 
 def normalisation_ranges(

@@ -15,7 +15,7 @@ import hashlib
 import json
 import os
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -84,19 +84,29 @@ def remove_partial(folder: Path) -> list[Path]:
     return gone
 
 
-def fingerprint(parts: Mapping[str, bytes | str]) -> str:
+def fingerprint(parts: Mapping[str, bytes | str | Iterable[bytes]]) -> str:
     """SHA-256 over named pieces (inputs and options), stable across runs.
+
+    A piece is text, bytes, or an iterable of byte chunks (hashed as they come, so a large
+    input is never held whole).
 
     Examples
     --------
-    >>> fingerprint({"a": "1"}) == fingerprint({"a": b"1"})
+    >>> fingerprint({"a": "1"}) == fingerprint({"a": b"1"}) == fingerprint({"a": [b"1"]})
     True
     """
     h = hashlib.sha256()
     for name in sorted(parts):
         value = parts[name]
-        data = value.encode() if isinstance(value, str) else value
-        h.update(name.encode() + b"\0" + str(len(data)).encode() + b"\0" + data)
+        chunks = [value.encode()] if isinstance(value, str) else (
+            [value] if isinstance(value, bytes | bytearray) else value
+        )  # fmt: skip
+        h.update(name.encode() + b"\0")
+        size = 0
+        for chunk in chunks:
+            h.update(chunk)
+            size += len(chunk)
+        h.update(b"\0" + str(size).encode() + b"\0")
     return h.hexdigest()
 
 

@@ -44,6 +44,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyproj
+import shapely
 
 from siting import _partwork, access, checkpoint, hazards, parcels, rastersum, scoring
 from siting._errors import ConfigError, SitingError
@@ -54,6 +55,7 @@ from siting.partition import (
     hazard_catalogue,
     hilbert_partitions,
     largest_reach,
+    local_network,
     rows_near,
 )
 from siting.rulebook import Rulebook, default_rulebook
@@ -377,9 +379,9 @@ def run_study_partitioned(
             census=census,
         )  # fmt: skip
     with timer.stage("supply"):
-        net = access.network_from_edges(lay["walk_edges"])
+        # on the streets near the facilities only (no whole network on the client)
         am = lay["amenities"]
-        sup = existing_supply(net, am, lay["landuse"], homes, rb)
+        sup = existing_supply(lay["walk_edges"], am, lay["landuse"], homes, rb)
         existing, ex_pts, served, gap = sup.existing, sup.points, sup.served, sup.gap
         homes = sup.homes.reset_index(drop=True)
         communities, coverage_before = sup.communities, sup.coverage_before
@@ -541,7 +543,7 @@ def run_study_partitioned(
         catch = gpd.GeoDataFrame(
             {"parcel_id": sel["parcel_id"].to_numpy(),
              "under3_in_walk": sel["walk_under3"].to_numpy(), "walk_m": walk_m},
-            geometry=access.service_areas(net, new_pts, dist=walk_m).to_numpy(), crs=crs,
+            geometry=_service_areas(lay["walk_edges"], new_pts, walk_m), crs=crs,
         )  # fmt: skip
         checkpoint.write_atomic(out / "selected.parquet", sel.to_parquet)
     with timer.stage("geopackage"):
@@ -556,7 +558,7 @@ def run_study_partitioned(
     residents = float(homes["residents"].sum())
     new_slots = int(sel["planned_slots"].sum())
     all_pts = gpd.GeoSeries(pd.concat([ex_pts, new_pts]).to_numpy(), crs=crs)
-    coverage_after = community_share(net, all_pts, communities, walk_m)
+    coverage_after = community_share(lay["walk_edges"], all_pts, communities, walk_m)
     crit_stats = manifest["stages"]["criteria"]
     part_info = _partwork.partition_summary(
         manifest, STAGES, parts, halo=halo, reused=reused, workers=workers
@@ -629,3 +631,11 @@ _USED = ("walk_edges", "roads", "buildings", "landuse", "amenities", "stops", "p
 def _project(layer: gpd.GeoDataFrame, crs: Any) -> gpd.GeoDataFrame:
     """Return the layer in ``crs``: itself (not a copy) when it is already there."""
     return layer if layer.crs is not None and layer.crs == crs else layer.to_crs(crs)
+
+
+def _service_areas(edges: gpd.GeoDataFrame, points: gpd.GeoSeries, walk_m: float) -> np.ndarray:
+    """Draw the walking catchments of a few points, on the streets near them."""
+    net = local_network(edges, points, dist=walk_m)
+    if net is None:
+        return np.array([shapely.Polygon()] * len(points), dtype=object)
+    return access.service_areas(net, points, dist=walk_m).to_numpy()

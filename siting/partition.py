@@ -15,6 +15,10 @@ look (:func:`halo_widths`):
 - homes: ``walk_m`` (a walk is never shorter than the straight line);
 - roads for frontage: the widest road corridor plus the frontage reach.
 
+:func:`local_walks` applies the same argument to a few origins spread over a whole study
+(existing facilities, new sites): their walks on the streets within ``2 x dist`` of them are
+their walks on the whole network, so the client never builds the whole network.
+
 :func:`hazard_catalogue` adds one hazard of every kind (class, subtypes, voltage) to each
 partition, so the screening radii, which depend on the kinds present, are those of the whole
 study.
@@ -35,7 +39,9 @@ from dataclasses import dataclass
 import geopandas as gpd
 import numpy as np
 import shapely
+from scipy import sparse
 
+from siting import access
 from siting._errors import ConfigError
 from siting._validate import require_projected
 from siting.parcels import _DEFAULT_HALF_WIDTH_M, ROAD_HALF_WIDTH_M
@@ -48,6 +54,8 @@ __all__ = [
     "hazard_catalogue",
     "hilbert_partitions",
     "largest_reach",
+    "local_network",
+    "local_walks",
     "rows_near",
 ]
 
@@ -191,3 +199,59 @@ def hazard_catalogue(hazards: gpd.GeoDataFrame) -> np.ndarray:
         return np.zeros(0, dtype=np.int64)
     kinds = hazards[list(KIND_COLUMNS)].reset_index(drop=True).astype(str)
     return np.flatnonzero(~kinds.duplicated().to_numpy()).astype(np.int64)
+
+
+def local_network(
+    edges: gpd.GeoDataFrame, origins: gpd.GeoSeries, *, dist: float
+) -> access.Network | None:
+    """Cut the walking network to the streets within ``2 x dist`` of ``origins``.
+
+    Every walk of at most ``dist`` from an origin, and the snapping of every point it can
+    reach, are those of the whole network (see the module docstring). ``None`` when no
+    street is that near.
+    """
+    if len(origins) == 0 or len(edges) == 0:
+        return None
+    rows = np.unique(
+        edges.sindex.query(origins.to_numpy(), predicate="dwithin", distance=2.0 * dist)[1]
+    )
+    return access.network_from_edges(edges.iloc[rows]) if len(rows) else None
+
+
+def local_walks(
+    edges: gpd.GeoDataFrame | None,
+    origins: gpd.GeoSeries,
+    destinations: gpd.GeoSeries,
+    *,
+    dist: float,
+    network: access.Network | None = None,
+) -> sparse.csr_matrix:
+    """:func:`siting.access.walk_distances` over the destinations near the origins.
+
+    Only the destinations within ``dist`` (straight line) of an origin are snapped and
+    walked to, on ``network`` or, without one, on :func:`local_network` of ``edges``: the
+    same walks as on the whole network, for any number of destinations.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix
+        ``(len(origins), len(destinations))`` walks in metres as ``walk_distances`` gives
+        them, with the columns of each row in ascending order (so the result, and sums over
+        it, do not depend on how the network was numbered).
+    """
+    shape = (len(origins), len(destinations))
+    near = np.zeros(0, dtype=np.int64)
+    if len(origins) and len(destinations):
+        near = np.unique(
+            destinations.sindex.query(origins.to_numpy(), predicate="dwithin", distance=dist)[1]
+        )
+    if network is None and len(near) and edges is not None:
+        network = local_network(edges, origins, dist=dist)
+    if network is None or len(near) == 0:
+        return sparse.csr_matrix(shape)
+    sub = sparse.csr_matrix(
+        access.walk_distances(network, origins, destinations.iloc[near], dist=dist)
+    )
+    out = sparse.csr_matrix((sub.data, near[sub.indices], sub.indptr), shape=shape)
+    out.sort_indices()
+    return out

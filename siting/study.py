@@ -40,7 +40,7 @@ from siting import (
 from siting._errors import ConfigError
 from siting._validate import require_columns
 from siting.crs import System, metric_crs
-from siting.partition import largest_reach
+from siting.partition import largest_reach, local_walks
 from siting.rulebook import Rulebook, default_rulebook
 
 if TYPE_CHECKING:
@@ -201,15 +201,33 @@ def study_demand(
 
 
 def community_share(
-    net: access.Network, facilities: gpd.GeoSeries, communities: gpd.GeoDataFrame, walk_m: float
+    net: access.Network | gpd.GeoDataFrame,
+    facilities: gpd.GeoSeries,
+    communities: gpd.GeoDataFrame,
+    walk_m: float,
 ) -> float | None:
-    """Share of communities within ``walk_m`` of a facility (None when there are none)."""
+    """Share of communities within ``walk_m`` of a facility (None when there are none).
+
+    ``net`` is the walking network, or its edges (then only the streets near the
+    facilities are built: :func:`siting.partition.local_walks`).
+    """
     if len(communities) == 0:
         return None
     reps = communities.geometry.representative_point()
-    within = access.walk_distances(net, facilities, reps, dist=walk_m)
+    within = _walks(net, facilities, reps, walk_m)
     cov = supply.community_coverage(communities, within, catchment_m=walk_m)
     return round(float(cov.share), 4)
+
+
+def _walks(
+    net: access.Network | gpd.GeoDataFrame,
+    origins: gpd.GeoSeries,
+    destinations: gpd.GeoSeries,
+    walk_m: float,
+) -> sparse.csr_matrix:
+    if isinstance(net, access.Network):
+        return local_walks(None, origins, destinations, dist=walk_m, network=net)
+    return local_walks(net, origins, destinations, dist=walk_m)
 
 
 @dataclass(frozen=True)
@@ -242,17 +260,21 @@ class Supply:
 
 
 def existing_supply(
-    net: access.Network,
+    net: access.Network | gpd.GeoDataFrame,
     amenities: gpd.GeoDataFrame,
     landuse: gpd.GeoDataFrame,
     homes: gpd.GeoDataFrame,
     rulebook: Rulebook,
 ) -> Supply:
-    """Existing supply, its gap at every home (E2SFCA) and community coverage, on ``net``."""
+    """Existing supply, its gap at every home (E2SFCA) and community coverage.
+
+    ``net`` is the walking network, or its edges: the walks of the facilities are those on
+    the streets near them either way (:func:`siting.partition.local_walks`).
+    """
     walk_m = rulebook.param("walk_m")
     existing = amenities[amenities["amenity"].isin(EXISTING_CHILDCARE)]
     ex_pts = existing.geometry.representative_point()
-    ex_within = access.walk_distances(net, ex_pts, homes.geometry, dist=walk_m)
+    ex_within = _walks(net, ex_pts, homes.geometry, walk_m)
     served = np.asarray((ex_within > 0).sum(axis=0) > 0).ravel()
     ex_capacity = supply.facility_capacity(existing)
     gap = supply.supply_gap(

@@ -256,6 +256,28 @@ def test_population_raster_identical(karhula, client, tmp_path, cell, method) ->
     assert res.selected["parcel_id"].tolist() == ref.selected["parcel_id"].tolist()
 
 
+def test_local_walks_equal_the_whole_network(karhula) -> None:
+    """The client's walks of scattered facilities on the streets near them only."""
+    from scipy import sparse
+
+    from siting.partition import local_walks
+
+    layers, _, ref = karhula
+    edges = layers["walk_edges"].to_crs(ref.candidates.crs)
+    homes = ref.demand.geometry
+    origins = homes.iloc[::400]
+    whole = sparse.csr_matrix(walk_distances(network_from_edges(edges), origins, homes, dist=300.0))
+    whole.sort_indices()
+    got = local_walks(edges, origins, homes, dist=300.0)
+    assert whole.nnz > 100
+    np.testing.assert_array_equal(got.indptr, whole.indptr)
+    np.testing.assert_array_equal(got.indices, whole.indices)
+    np.testing.assert_array_equal(got.data, whole.data)
+    near = np.unique(edges.sindex.query(origins.to_numpy(), "dwithin", distance=600.0)[1])
+    assert len(near) < 0.8 * len(edges)  # a real cut
+    assert local_walks(edges, origins.iloc[:0], homes, dist=300.0).shape == (0, len(homes))
+
+
 class _KillOnce(WorkerPlugin):
     """Worker plugin: the first task of ``prefix`` to start kills its worker process."""
 
