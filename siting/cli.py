@@ -108,6 +108,18 @@ def _parser() -> argparse.ArgumentParser:
     share = pop.add_mutually_exclusive_group()
     share.add_argument("--under3-share", type=float, help="share of residents under 3 (0-1)")
     share.add_argument("--cbr", type=float, help="crude birth rate per mille (share = 3 x CBR)")
+    scale = run.add_argument_group(
+        "scale (with a config: run partitioned on dask, see docs/scale.md)"
+    )
+    scale.add_argument(
+        "--cluster",
+        help="'local' (a LocalCluster on this machine) or a dask scheduler address "
+        "(tcp://host:8786); overrides the config's [scale] cluster",
+    )
+    scale.add_argument("--workers", type=_positive_int, help="local cluster workers (default 2)")
+    scale.add_argument(
+        "--partition-size", type=_positive_int, help="parcels per partition (default 50000)"
+    )
     _add_common(run)
     rules = sub.add_parser("rules", help="print the active rulebook with sources")
     rules.add_argument("--lang", choices=LANGS, default="zh")
@@ -211,13 +223,27 @@ def _run_config(args: argparse.Namespace) -> Path:
             study[key] = value
     if args.rules is not None:
         study["rules"] = args.rules.resolve()
+    scale = cfg.scale
+    given_scale = {"cluster": args.cluster, "workers": args.workers,
+                   "partition_size": args.partition_size}  # fmt: skip
+    if any(v is not None for v in given_scale.values()):
+        merged = {**(scale or {}), **{k: v for k, v in given_scale.items() if v is not None}}
+        scale = cfgmod.check_scale(merged, where="command line")
     cfg = dataclasses.replace(
-        cfg, study=study, out=(args.out or cfg.out).resolve(), name=args.name or cfg.name
-    )
+        cfg, study=study, out=(args.out or cfg.out).resolve(), name=args.name or cfg.name,
+        scale=scale,
+    )  # fmt: skip
     progress = not args.quiet
     if progress:
         print(f"[{cfg.name}] reading data …", flush=True)
     result = cfgmod.run_config(cfg, progress=progress)
+    if cfg.scale is not None:
+        c, p = result.summary["counts"], result.summary["partitions"]
+        print(
+            f"[{cfg.name}] {c['candidates']:,} parcels, {c['eligible']:,} eligible, "
+            f"{c['selected']} selected; {p['count']} partitions on {p['workers']} worker(s)"
+        )
+        return cfg.out / "results.gpkg"
     _print_summary(cfg.name, result)
     return cfg.out / "map.html"
 
@@ -314,6 +340,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.osm is None or args.out is None:
                 msg = "give a config file (siting run CONFIG.toml) or both --osm and --out"
                 raise ConfigError(msg)
+            if any(getattr(args, k) is not None for k in ("cluster", "workers", "partition_size")):
+                msg = (
+                    "--cluster, --workers and --partition-size need a config file "
+                    "(siting run CONFIG.toml)"
+                )
+                raise ConfigError(msg)
             if args.areas is not None:
                 return _run_batch(args)
             name = args.name or args.osm.name.split(".")[0]
@@ -325,7 +357,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("siting: interrupted", file=sys.stderr)
         return 130
     for m in maps:
-        print(f"map: {m.resolve()}")
+        print(f"{'map' if m.suffix == '.html' else 'results'}: {m.resolve()}")
     print(f"done in {time.perf_counter() - t0:.1f} s")
     return 0
 

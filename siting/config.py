@@ -31,12 +31,14 @@ from siting._errors import ConfigError, DataSourceError
 from siting.roles import AMENITY_ROLES, HAZARD_ROLES
 
 if TYPE_CHECKING:
+    from siting.distributed import PartitionedResult
     from siting.study import StudyResult
 
 __all__ = [
     "LayerSpec",
     "StudyConfig",
     "annotate_parcels",
+    "check_scale",
     "load_config",
     "run_config",
     "study_inputs",
@@ -141,6 +143,11 @@ CENSUS_KEYS = {
     "name_column": "district name column of the table",
     "population_column": "population column of the table",
 }
+SCALE_KEYS = {
+    "cluster": "run partitioned on dask: local (a LocalCluster) or a scheduler address",
+    "workers": "worker processes of a local cluster (default 2)",
+    "partition_size": "parcels per partition (default 50000)",
+}
 _TABLES = {
     "study": STUDY_KEYS,
     "area": AREA_KEYS,
@@ -149,6 +156,7 @@ _TABLES = {
     "population": POPULATION_KEYS,
     "census": CENSUS_KEYS,
     "scoring": {},  # checked by siting.scoring.scoring_config
+    "scale": SCALE_KEYS,
 }
 
 
@@ -179,6 +187,7 @@ class StudyConfig:
     population: dict[str, Any] | None
     census: dict[str, Any] | None
     scoring: Any = None  #: siting.scoring.ScoringConfig, from the [scoring] table
+    scale: dict[str, Any] | None = None  #: the [scale] table: run partitioned on dask
 
 
 def _check_keys(table: Any, allowed: dict[str, str], where: str, path: Path) -> dict[str, Any]:
@@ -402,6 +411,9 @@ def load_config(path: str | Path) -> StudyConfig:
         except ConfigError as err:
             msg = f"{path}: {err}"
             raise ConfigError(msg) from err
+    scale = None
+    if "scale" in top:
+        scale = check_scale(_check_keys(top["scale"], SCALE_KEYS, "scale", path), where=path)
     return StudyConfig(
         path=path,
         name=name,
@@ -413,7 +425,34 @@ def load_config(path: str | Path) -> StudyConfig:
         population=population,
         census=census,
         scoring=scoring_options,
+        scale=scale,
     )
+
+
+def check_scale(scale: dict[str, Any], *, where: object = "options") -> dict[str, Any]:
+    """Check the ``[scale]`` options (a cluster and its sizes); return them with defaults.
+
+    Examples
+    --------
+    >>> check_scale({"cluster": "local"})
+    {'cluster': 'local', 'workers': 2, 'partition_size': 50000}
+    """
+    out = {"cluster": scale.get("cluster", "local"), "workers": scale.get("workers", 2),
+           "partition_size": scale.get("partition_size", 50_000)}  # fmt: skip
+    if not isinstance(out["cluster"], str) or not (
+        out["cluster"] == "local" or "://" in out["cluster"]
+    ):
+        msg = (
+            f"{where}: [scale] cluster must be 'local' or a dask scheduler address such as "
+            f"'tcp://10.0.0.5:8786', got {out['cluster']!r}"
+        )
+        raise ConfigError(msg)
+    for key in ("workers", "partition_size"):
+        value = out[key]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            msg = f"{where}: [scale] {key} must be a positive whole number, got {value!r}"
+            raise ConfigError(msg)
+    return out
 
 
 def _read(spec: LayerSpec, *, points_ok: bool = True) -> gpd.GeoDataFrame:
@@ -700,8 +739,13 @@ def _rulebook(cfg: StudyConfig) -> Any:
 
 def run_config(
     config: str | Path | StudyConfig, *, progress: bool = False, write: bool = True
-) -> StudyResult:
+) -> StudyResult | PartitionedResult:
     """Run the study a config describes and write its outputs to ``study.out``.
+
+    With a ``[scale]`` table the study runs partitioned on a dask cluster
+    (:func:`siting.distributed.run_study_partitioned`): the same answers, written as
+    ``candidates.parquet``, ``results.gpkg``, ``selected.parquet`` and ``summary.json``
+    (no map or report at that size).
 
     Parameters
     ----------
@@ -714,11 +758,13 @@ def run_config(
 
     Returns
     -------
-    StudyResult
+    StudyResult or PartitionedResult
     """
     from siting import outputs, study
 
     cfg = config if isinstance(config, StudyConfig) else load_config(config)
+    if cfg.scale is not None:
+        return _run_partitioned(cfg, progress=progress)
     if write:
         outputs.check_out_dir(cfg.out)
     inputs, extras = _inputs(cfg)
@@ -740,6 +786,29 @@ def run_config(
             tianditu_key=cfg.study.get("tianditu_key") or os.environ.get("TIANDITU_KEY"),
         )  # fmt: skip
     return result
+
+
+def _run_partitioned(cfg: StudyConfig, *, progress: bool) -> PartitionedResult:
+    """Run the config's study on the ``[scale]`` cluster (see :func:`run_config`)."""
+    from siting.distributed import run_study_partitioned
+
+    unsupported = [f"[{t}]" for t, v in (("scoring", cfg.scoring),) if v is not None] + [
+        f"[layers.{role}]" for role in ("new_residential",) if role in cfg.layers
+    ]
+    if unsupported:
+        msg = (
+            f"{cfg.path}: {', '.join(unsupported)} not supported with [scale] yet: remove "
+            "them, or remove [scale] to run the study in one process"
+        )
+        raise ConfigError(msg)
+    scale = cfg.scale or {}
+    inputs, _ = _inputs(cfg)
+    return run_study_partitioned(
+        **inputs, rulebook=_rulebook(cfg), k=int(cfg.study.get("k", 5)), study_name=cfg.name,
+        progress=progress, analysis_crs=cfg.study.get("analysis_crs", "utm"),
+        out_dir=cfg.out, cluster=scale["cluster"], n_workers=scale["workers"],
+        partition_size=scale["partition_size"],
+    )  # fmt: skip
 
 
 def _summarise_parcels(result: StudyResult) -> None:

@@ -10,6 +10,7 @@ a Chinese column). Both must give the same eligible parcels.
 
 from __future__ import annotations
 
+import json
 import textwrap
 from pathlib import Path
 
@@ -206,6 +207,42 @@ def test_gcj02_points_without_datum_warn(fuxin, tmp_path: Path) -> None:
     assert (am["osm_type"] == "user").sum() == len(nodes)
 
 
+def test_siting_run_config_on_a_cluster_gives_the_same_study(
+    fuxin, both, tmp_path: Path, capsys
+) -> None:
+    """One switch: --cluster local (or a [scale] table) runs the config partitioned on dask;
+    same eligibility, scores, ranks and sites as the in-process run (bureau formats, GK)."""
+    out = tmp_path / "scaled"
+    code = main([
+        "run", str(_bureau_config(fuxin)), "--out", str(out), "-q", "--cluster", "local",
+        "--workers", "2", "--partition-size", "40",
+    ])  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    assert f"results: {(out / 'results.gpkg').resolve()}" in capsys.readouterr().out
+    ref = both[1].candidates.set_index("parcel_id")
+    got = gpd.read_parquet(out / "candidates.parquet").set_index("parcel_id").loc[ref.index]
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["partitions"]["count"] == -(-len(ref) // 40) >= 2
+    assert (got["eligible"] == ref["eligible"]).all()
+    assert (got["excluded_by"] == ref["excluded_by"]).all()
+    np.testing.assert_array_equal(got["score"].to_numpy(float), ref["score"].to_numpy(float))
+    ok = ref["eligible"].to_numpy()
+    np.testing.assert_array_equal(got["rank"].to_numpy()[ok], ref["rank"].to_numpy()[ok])
+    sel = gpd.read_file(out / "results.gpkg", layer="selected")
+    assert sel["parcel_id"].tolist() == both[1].selected["parcel_id"].tolist()
+
+
+def test_scale_table_refuses_what_it_cannot_run(fuxin) -> None:
+    text = _bureau_config(fuxin).read_text(encoding="utf-8")
+    path = Path(str(fuxin["bureau"])) / "scaled-topsis.toml"
+    path.write_text(text + "\n[scale]\n[scoring]\nmethod = 'topsis'\n", encoding="utf-8")
+    assert config.load_config(path).scale == {
+        "cluster": "local", "workers": 2, "partition_size": 50_000
+    }  # fmt: skip
+    with pytest.raises(siting.ConfigError, match=r"\[scoring\] not supported with \[scale\]"):
+        config.run_config(path)
+
+
 def test_siting_run_config_writes_outputs(fuxin, tmp_path: Path, capsys) -> None:
     out = tmp_path / "out"
     code = main(["run", str(_bureau_config(fuxin)), "--out", str(out), "-q", "--lang", "en"])
@@ -248,6 +285,16 @@ def test_siting_run_config_writes_outputs(fuxin, tmp_path: Path, capsys) -> None
             "[osm]\nfile = 'PBF'\n[layers.fuel_stations]\nfile = 'PBF'\nosm = 'both'\n",
             siting.ConfigError,
             r"layers.fuel_stations.osm = 'both'",
+        ),
+        (
+            "[osm]\nfile = 'PBF'\n[scale]\ncluster = 'remote'\n",
+            siting.ConfigError,
+            r"\[scale\] cluster must be 'local' or a dask scheduler address",
+        ),
+        (
+            "[osm]\nfile = 'PBF'\n[scale]\nworkers = 0\n",
+            siting.ConfigError,
+            r"\[scale\] workers must be a positive whole number, got 0",
         ),
         (
             "[osm]\nfile = 'PBF'\n[layers.parcels]\nfile = 'PBF'\nvoltage = 'x'\n",
