@@ -136,9 +136,11 @@ def criteria_task(data: dict[str, Any], ctx: dict[str, Any]) -> dict[str, Any]:
     # extremes over the eligible parcels, after each criterion's cap (the global min-max)
     elig = cons["eligible"].to_numpy()
     extremes = {}
-    for name, c in scoring.CRITERIA.items():
-        v = np.minimum(crit[name].to_numpy(dtype=float) if name in crit else
-                       cand[name].to_numpy(dtype=float), c.cap)[elig]  # fmt: skip
+    own = cand.drop(columns=[c for c in crit if c in cand.columns])
+    inputs = criteria.scoring_inputs(pd.concat([own, crit], axis=1))
+    for name, values in inputs.items():
+        cap = criteria.CRITERIA_INFO[str(name)].cap
+        v = np.minimum(values.to_numpy(dtype=float), cap)[elig]
         v = v[~np.isnan(v)]
         extremes[name] = [float(v.min()), float(v.max())] if len(v) else None
     failing = cons["excluded_by"].str.split(";")
@@ -176,12 +178,13 @@ def scores_task(pid: int, ctx: dict[str, Any]) -> dict[str, Any]:
     rb: Rulebook = ctx["rulebook"]
     penalties = ctx["penalties"]
     scored = scoring.score_parcels(
-        frame[[*scoring.CRITERIA, *penalties]],
+        pd.concat([criteria.scoring_inputs(frame), frame[list(penalties)]], axis=1),
         eligible=frame["eligible"],
         parcel_id=frame["parcel_id"],
         weights=ctx["weights"],
         penalties=penalties,
         normalisation=ctx["normalisation"],
+        criteria_info=criteria.CRITERIA_INFO,
     ).drop(columns="rank")
     frame = pd.concat([frame, scored], axis=1)
     frame["capacity_slots"] = reuse.parcel_slots(
@@ -451,8 +454,10 @@ def normalisation_ranges(
     """
     spans: dict[str, list[float]] = {}
     norm: dict[str, Normalisation] = {}
-    for name, c in scoring.CRITERIA.items():
-        ends = np.array([s["extremes"][name] for s in stats if s["extremes"][name]])
+    names = sorted({name for s in stats for name in s["extremes"]})
+    for name in names:
+        c = criteria.CRITERIA_INFO[name]
+        ends = np.array([s["extremes"][name] for s in stats if s["extremes"].get(name)])
         lo, hi = (float(ends[:, 0].min()), float(ends[:, 1].max())) if len(ends) else (0.0, 0.0)
         spans[name] = [lo, hi]
         if hi > lo:

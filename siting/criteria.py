@@ -16,10 +16,20 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from siting import access, constraints, landuse, parcel_shape, parcels, reuse, scoring
+from siting import access, constraints, idleland, landuse, parcel_shape, parcels, reuse, scoring
 from siting.rulebook import Rulebook
 
-__all__ = ["min_site_area", "parcel_constraints", "parcel_criteria", "radius_sums"]
+__all__ = [
+    "CRITERIA_INFO",
+    "min_site_area",
+    "parcel_constraints",
+    "parcel_criteria",
+    "radius_sums",
+    "scoring_inputs",
+]
+
+#: Every criterion scoring can read: the parcels' own and idle land (when marked).
+CRITERIA_INFO = {**scoring.CRITERIA, **idleland.CRITERIA}
 
 
 def min_site_area(rulebook: Rulebook) -> float:
@@ -180,3 +190,17 @@ def parcel_criteria(
         cand, haz, rulebook, cap=scoring.CRITERIA["hazard_margin_m"].cap
     )
     return crit
+
+
+def scoring_inputs(frame: pd.DataFrame) -> pd.DataFrame:
+    """Select the criteria columns of ``frame`` as scoring reads them (unmarked idle land: 0).
+
+    Examples
+    --------
+    >>> scoring_inputs(pd.DataFrame({"area_m2": [5.0], "idle_land": [None]})).to_dict("list")
+    {'area_m2': [5.0], 'idle_land': [0.0]}
+    """
+    out = frame[[c for c in CRITERIA_INFO if c in frame.columns]].copy()
+    if "idle_land" in out:
+        out["idle_land"] = out["idle_land"].astype(float).fillna(0.0)
+    return out

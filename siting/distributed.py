@@ -46,7 +46,7 @@ import pandas as pd
 import pyproj
 import shapely
 
-from siting import _partwork, access, checkpoint, hazards, parcels, rastersum, scoring
+from siting import _partwork, access, checkpoint, hazards, idleland, parcels, rastersum, scoring
 from siting._errors import ConfigError, SitingError
 from siting._validate import require_columns
 from siting.crs import System, metric_crs
@@ -347,6 +347,12 @@ def run_study_partitioned(
         msg = f"partition_size must be a positive number of parcels, got {partition_size!r}"
         raise ConfigError(msg)
     out = Path(out_dir)
+    if (
+        weights is scoring.DEFAULT_WEIGHTS
+        and parcels_gdf is not None
+        and ("idle_land" in parcels_gdf.columns)
+    ):  # as run_study: idle and low-efficiency land preferred (policy)
+        weights = {**scoring.DEFAULT_WEIGHTS, "idle_land": idleland.IDLE_WEIGHT}
     weight_map = dict(getattr(weights, "weights", weights))  # a mapping or an AHPWeights
     rb = rulebook or default_rulebook()
     timer = _Stages(progress)

@@ -256,6 +256,26 @@ def test_population_raster_identical(karhula, client, tmp_path, cell, method) ->
     assert res.selected["parcel_id"].tolist() == ref.selected["parcel_id"].tolist()
 
 
+def test_idle_land_scored_as_in_process(karhula, client, tmp_path) -> None:
+    """Parcels marked idle (the policy prefers them) score and rank as in one process."""
+    layers, plots, _ = karhula
+    marked = plots.copy()
+    status = np.where(np.arange(len(plots)) % 7 == 0, 1.0, np.nan)  # unmarked: NaN
+    marked["idle_land"] = np.where(np.arange(len(plots)) % 14 == 0, 0.0, status)
+    ref = run_study(layers, parcels_gdf=marked, k=3)
+    res = run_study_partitioned(
+        layers, parcels_gdf=marked, k=3, out_dir=tmp_path, n_partitions=3, cluster=client
+    )
+    assert "idle_land" in res.summary["weights"]
+    got = res.candidates()
+    _compare(ref.candidates, got)
+    np.testing.assert_array_equal(
+        got.set_index("parcel_id").loc[ref.candidates["parcel_id"], "contrib_idle_land"],
+        ref.candidates["contrib_idle_land"],
+    )
+    assert res.selected["parcel_id"].tolist() == ref.selected["parcel_id"].tolist()
+
+
 def test_local_walks_equal_the_whole_network(karhula) -> None:
     """The client's walks of scattered facilities on the streets near them only."""
     from scipy import sparse
