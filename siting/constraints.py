@@ -19,6 +19,8 @@ threshold or soft band of its rules) — then exact distances for those pairs on
 
 from __future__ import annotations
 
+from typing import Any
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -357,6 +359,10 @@ def buildable_area(parcels: gpd.GeoDataFrame, zones: gpd.GeoDataFrame) -> pd.Ser
     return pd.Series(area, index=parcels.index, name="buildable_m2")
 
 
+#: Results of a rule for a parcel, in the order of their codes.
+RESULTS = ("pass", "fail", "penalty", "no feature")
+
+
 def compliance_table(
     constraints: pd.DataFrame, parcel_id: pd.Series, rulebook: Rulebook
 ) -> pd.DataFrame:
@@ -383,32 +389,61 @@ def compliance_table(
     """
     screening = constraints.attrs.get("screening_m", {})
     n_features = constraints.attrs.get("n_features", {})
-    frames = []
-    for r in rulebook.active_rules:
+    rules = list(rulebook.active_rules)
+    if not rules:
+        return pd.DataFrame(columns=["parcel_id", "rule_id", "result"])
+    n = len(constraints)
+    excluded = constraints["excluded_by"].str.split(";")
+    columns: dict[str, list[np.ndarray]] = {
+        k: [] for k in ("measured_m", "margin_m", "result", "penalty")
+    }
+    for r in rules:
         key = rule_key(r)
         dist = constraints[f"dist_{key}_m"].to_numpy()
-        failing = constraints["excluded_by"].str.split(";").map(lambda ids, r=r: r.id in ids)
+        failing = excluded.map(lambda ids, r=r: r.id in ids).to_numpy(dtype=bool)
         penalty = constraints.get(f"penalty_{key}", pd.Series(0.0, index=constraints.index))
         result = np.where(
-            failing.to_numpy(), "fail",
-            np.where(~np.isfinite(dist), "no feature",
-                     np.where(penalty.to_numpy() > 0, "penalty", "pass")),
-        )  # fmt: skip
+            failing, 1, np.where(~np.isfinite(dist), 3, np.where(penalty.to_numpy() > 0, 2, 0))
+        )
         if not r.hard:
-            result = np.where(result == "fail", "penalty", result)
+            result = np.where(result == 1, 2, result)
         margin = constraints.get(f"margin_{key}_m", pd.Series(np.nan, index=constraints.index))
-        frames.append(pd.DataFrame({
-            "parcel_id": parcel_id.to_numpy(), "rule_id": r.id, "kind": r.kind, "hard": r.hard,
-            "n_features": n_features.get(r.id, 0),
-            "measured_m": dist, "screening_m": max(screening.get(c, 0.0) for c in r.hazard_classes),
-            "margin_m": margin.to_numpy(), "threshold": r.threshold_text(),
-            "threshold_zh": r.threshold_text("zh"), "result": result,
-            "penalty": penalty.to_numpy(), "source": r.source, "clause": r.clause,
-            "confidence": r.confidence, "zh": r.zh, "en": r.en,
-        }))  # fmt: skip
-    if not frames:
-        return pd.DataFrame(columns=["parcel_id", "rule_id", "result"])
-    return pd.concat(frames, ignore_index=True)
+        columns["measured_m"].append(dist)
+        columns["margin_m"].append(margin.to_numpy())
+        columns["result"].append(result)
+        columns["penalty"].append(penalty.to_numpy())
+    which = np.repeat(np.arange(len(rules)), n)
+
+    def per_rule(values: list[object]) -> Any:
+        # one value per rule, repeated for each parcel: text as categories (a code per row)
+        if all(v is None or isinstance(v, str) for v in values):
+            codes, uniques = pd.factorize(pd.Series(values, dtype=object))
+            return pd.Categorical.from_codes(codes[which], dtype=pd.CategoricalDtype(list(uniques)))
+        return np.asarray(values)[which]
+
+    return pd.DataFrame({
+        "parcel_id": np.tile(parcel_id.to_numpy(), len(rules)),
+        "rule_id": per_rule([r.id for r in rules]),
+        "kind": per_rule([r.kind for r in rules]),
+        "hard": per_rule([r.hard for r in rules]),
+        "n_features": per_rule([n_features.get(r.id, 0) for r in rules]),
+        "measured_m": np.concatenate(columns["measured_m"]),
+        "screening_m": per_rule(
+            [max(screening.get(c, 0.0) for c in r.hazard_classes) for r in rules]
+        ),
+        "margin_m": np.concatenate(columns["margin_m"]),
+        "threshold": per_rule([r.threshold_text() for r in rules]),
+        "threshold_zh": per_rule([r.threshold_text("zh") for r in rules]),
+        "result": pd.Categorical.from_codes(
+            np.concatenate(columns["result"]), dtype=pd.CategoricalDtype(list(RESULTS))
+        ),
+        "penalty": np.concatenate(columns["penalty"]),
+        "source": per_rule([r.source for r in rules]),
+        "clause": per_rule([r.clause for r in rules]),
+        "confidence": per_rule([r.confidence for r in rules]),
+        "zh": per_rule([r.zh for r in rules]),
+        "en": per_rule([r.en for r in rules]),
+    })  # fmt: skip
 
 
 def clearance(

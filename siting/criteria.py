@@ -21,6 +21,7 @@ from siting.rulebook import Rulebook
 
 __all__ = [
     "CRITERIA_INFO",
+    "concat_categorical",
     "min_site_area",
     "parcel_constraints",
     "parcel_criteria",
@@ -79,18 +80,49 @@ def parcel_constraints(
         cons, landuse.exclusion_reasons(cand), parcel_shape.exclusion_reasons(cand)
     )
     cons.attrs.update(attrs)
-    compliance = pd.concat(
-        [
-            constraints.compliance_table(cons, cand["parcel_id"], rulebook),
-            landuse.compliance_rows(cand),
-            parcel_shape.compliance_rows(cand, min_area_m2=min_site_area(rulebook)),
-            reuse.compliance_rows(cand),
-        ],
-        ignore_index=True,
-    )
+    compliance = concat_categorical([
+        constraints.compliance_table(cons, cand["parcel_id"], rulebook),
+        landuse.compliance_rows(cand),
+        parcel_shape.compliance_rows(cand, min_area_m2=min_site_area(rulebook)),
+        reuse.compliance_rows(cand),
+    ])  # fmt: skip
     buffers = constraints.setback_buffers(haz, rulebook)
     cons["buildable_m2"] = constraints.buildable_area(cand, buffers)
     return cons, compliance
+
+
+def concat_categorical(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Stack tables, keeping a column categorical when any table has it so.
+
+    The repeated texts of a compliance table (rule, source, clause, ...) stay one code per
+    row instead of a string per row (a city's table has millions of rows).
+
+    Examples
+    --------
+    >>> a = pd.DataFrame({"r": pd.Categorical(["x", "y"])})
+    >>> concat_categorical([a, pd.DataFrame({"r": ["z"]})])["r"].cat.categories.tolist()
+    ['x', 'y', 'z']
+    """
+    frames = [f for f in frames if len(f.columns)]
+    cats = {c for f in frames for c in f.columns if isinstance(f[c].dtype, pd.CategoricalDtype)}
+    out = [f.copy() for f in frames]
+    for c in cats:
+        seen = [
+            f[c].cat.categories.tolist()
+            if isinstance(f[c].dtype, pd.CategoricalDtype)
+            else f[c].dropna().unique().tolist()
+            for f in out
+            if c in f.columns
+        ]
+        union = pd.CategoricalDtype(list(dict.fromkeys(v for cat in seen for v in cat)))
+        for f in out:
+            if c not in f.columns:
+                continue
+            if isinstance(f[c].dtype, pd.CategoricalDtype):
+                f[c] = f[c].cat.set_categories(union.categories)
+            else:
+                f[c] = f[c].astype(object).astype(union)
+    return pd.concat(out, ignore_index=True)
 
 
 def radius_sums(
