@@ -24,7 +24,18 @@ import pandas as pd
 import shapely
 from scipy import sparse
 
-from siting import access, checkpoint, criteria, landuse, parcel_shape, rastersum, reuse, scoring
+from siting import (
+    access,
+    checkpoint,
+    criteria,
+    landuse,
+    parcel_shape,
+    parcels,
+    rastersum,
+    reuse,
+    scoring,
+    studyfiles,
+)
 from siting._errors import SitingError
 from siting.normalisation import Normalisation
 from siting.rulebook import Rulebook
@@ -33,6 +44,7 @@ __all__ = [
     "candidates_task",
     "criteria_task",
     "exact_partitioned",
+    "frame_pieces",
     "greedy_partitioned",
     "merge_parquet",
     "normalisation_ranges",
@@ -72,6 +84,8 @@ def criteria_task(data: dict[str, Any], ctx: dict[str, Any]) -> dict[str, Any]:
     cpu0 = time.process_time()
     t0 = time.perf_counter()
     pid, out = data["id"], Path(ctx["out_dir"])
+    if ctx.get("source") is not None:
+        data = {**data, **_read_partition(data, ctx)}
     cand, haz, homes = data["parcels"], data["hazards"], data["homes"]
     rb: Rulebook = ctx["rulebook"]
     walk_m = ctx["walk_m"]
@@ -162,6 +176,18 @@ def criteria_task(data: dict[str, Any], ctx: dict[str, Any]) -> dict[str, Any]:
         "peak_rss_mb": peak_rss_mb(),
         "inputs": {k: len(data[k]) for k in ("parcels", "hazards", "edges", "homes", "roads")},
     }
+
+
+def _read_partition(data: Mapping[str, Any], ctx: Mapping[str, Any]) -> dict[str, Any]:
+    """Read a partition's parcels, streets and roads from the study files (file mode)."""
+    files, halo = ctx["source"], ctx["halo"]
+    found = studyfiles.read_parcels(files, data["parcel_fids"])
+    cand = parcels.prepare_parcels(found, ctx["crs"])
+    cand["area_m2"] = cand.area
+    cand["near_extract_edge"] = data["near_extract_edge"]
+    edges = studyfiles.read_box(files, "walk_edges", data["bounds"], halo=halo["network"])
+    roads = studyfiles.read_box(files, "roads", data["bounds"], halo=halo["roads"])
+    return {"parcels": cand, "edges": edges, "roads": roads}
 
 
 def _npz_bytes(**arrays: Any) -> bytes:
@@ -415,19 +441,29 @@ def selected_frame(
     return sel.drop(columns=["input_row", "partition"])
 
 
-def study_fingerprint(
-    cand: gpd.GeoDataFrame, haz: gpd.GeoDataFrame, edges: gpd.GeoDataFrame,
-    homes: gpd.GeoDataFrame, options: Mapping[str, Any],
-) -> str:  # fmt: skip
-    """Fingerprint of a study's inputs (geometries and the attributes used) and options."""
-    pieces: dict[str, Any] = {
+def frame_pieces(cand: gpd.GeoDataFrame, edges: gpd.GeoDataFrame) -> dict[str, Any]:
+    """Fingerprint pieces of the parcels and streets held in memory (chunks of bytes)."""
+    return {
         "parcels": _wkb(cand.geometry),
         "parcel_id": (s.encode() + b"\n" for s in cand["parcel_id"].astype(str)),
+        "edges": itertools.chain(_wkb(edges.geometry), [edges[["u", "v"]].to_numpy().tobytes()]),
+    }
+
+
+def study_fingerprint(
+    inputs: Mapping[str, Any], haz: gpd.GeoDataFrame, homes: gpd.GeoDataFrame,
+    options: Mapping[str, Any],
+) -> str:  # fmt: skip
+    """Fingerprint a study: its parcels and streets, hazards, homes and options.
+
+    ``inputs`` are :func:`frame_pieces` of the layers in memory, or the files' digests.
+    """
+    pieces: dict[str, Any] = {
+        **inputs,
         "hazards": itertools.chain(
             _wkb(haz.geometry),
             [haz[["hazard_class", "subtypes", "voltage_kv"]].astype(str).to_csv().encode()],
         ),
-        "edges": itertools.chain(_wkb(edges.geometry), [edges[["u", "v"]].to_numpy().tobytes()]),
         "homes": itertools.chain(
             _wkb(homes.geometry),
             [homes[["residents", "under3", "unmet_under3"]].to_numpy().tobytes()],

@@ -17,6 +17,7 @@ Every number is an estimate and is labelled so in the ``estimate`` column.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 import geopandas as gpd
@@ -73,6 +74,7 @@ def demand_from_buildings(
     under3_share: float,
     floor_m2_per_resident: float = 40.0,
     total_population: float | None = None,
+    dwellings: gpd.GeoDataFrame | None = None,
 ) -> gpd.GeoDataFrame:
     """Estimate residents and under-3 children per residential building.
 
@@ -88,6 +90,9 @@ def demand_from_buildings(
         Residential floor area per resident, m².
     total_population
         If given, residents are this total split by floor area instead.
+    dwellings
+        The residential buildings already found (:func:`dwellings_in_batches`, for
+        buildings streamed from a file); ``buildings`` and ``landuse`` are then not read.
 
     Returns
     -------
@@ -113,7 +118,9 @@ def demand_from_buildings(
     ):
         msg = f"total_population must be a positive number of residents, got {total_population}"
         raise ConfigError(msg)
-    dw = _dwellings(buildings, landuse)
+    dw = _dwellings(buildings, landuse) if dwellings is None else dwellings
+    if len(dw) == 0:
+        raise InputDataError(_NO_DWELLINGS)
     floor, tagged = dw["floor_area_m2"].to_numpy(), dw["storeys_tagged"].to_numpy()
     if total_population is not None:
         residents = floor / floor.sum() * float(total_population)
@@ -135,12 +142,41 @@ def demand_from_buildings(
             "estimate": estimate,
         },
         geometry=dw.geometry.to_numpy(),
-        crs=buildings.crs,
+        crs=dw.crs,
     )
 
 
-def _dwellings(buildings: gpd.GeoDataFrame, landuse: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Residential buildings as points with floor area (footprint x storeys)."""
+_NO_DWELLINGS = (
+    "no residential buildings found (building=residential/apartments/house..., or "
+    "building=yes inside landuse=residential); demand cannot be estimated"
+)
+
+
+def dwellings_in_batches(
+    batches: Iterable[gpd.GeoDataFrame], landuse: gpd.GeoDataFrame
+) -> gpd.GeoDataFrame:
+    """Find the residential buildings among buildings read in batches (file order kept).
+
+    The same points, floor areas and order as from all the buildings at once: each
+    building is judged on its own tags and the land use under it.
+    """
+    found = [d for d in (_dwellings(b, landuse, require=False) for b in batches) if len(d)]
+    if not found:
+        return gpd.GeoDataFrame(
+            {"building_id": [], "floor_area_m2": [], "storeys_tagged": []},
+            geometry=gpd.GeoSeries([], crs=landuse.crs),
+            crs=landuse.crs,
+        )
+    return gpd.GeoDataFrame(pd.concat(found, ignore_index=True), crs=landuse.crs)
+
+
+def _dwellings(
+    buildings: gpd.GeoDataFrame, landuse: gpd.GeoDataFrame, *, require: bool = True
+) -> gpd.GeoDataFrame:
+    """Residential buildings as points with floor area (footprint x storeys).
+
+    Without any: an error, or (``require=False``) an empty table.
+    """
     require_projected(buildings, "buildings")
     require_same_crs(buildings, "buildings", landuse, "landuse")
     require_columns(buildings, "buildings", ["building", "levels"])
@@ -155,12 +191,8 @@ def _dwellings(buildings: gpd.GeoDataFrame, landuse: gpd.GeoDataFrame) -> gpd.Ge
     dwelling = kind.isin(RESIDENTIAL_BUILDINGS).to_numpy() | (
         kind.isin(_GENERIC_BUILDINGS).to_numpy() & in_res
     )
-    if not dwelling.any():
-        msg = (
-            "no residential buildings found (building=residential/apartments/house..., or "
-            "building=yes inside landuse=residential); demand cannot be estimated"
-        )
-        raise InputDataError(msg)
+    if require and not dwelling.any():
+        raise InputDataError(_NO_DWELLINGS)
     kind = kind[dwelling]
     levels = pd.to_numeric(polys["levels"][dwelling], errors="coerce")
     levels = levels.where(levels > 0)
@@ -181,6 +213,7 @@ def demand_from_raster(
     landuse: gpd.GeoDataFrame,
     *,
     under3_share: float,
+    dwellings: gpd.GeoDataFrame | None = None,
 ) -> gpd.GeoDataFrame:
     """Place a population raster's people in the residential buildings of each cell.
 
@@ -198,6 +231,9 @@ def demand_from_raster(
         Footprints and land use in the analysis CRS (projected, metres).
     under3_share
         Share of residents under 3 (0-1).
+    dwellings
+        The residential buildings already found (:func:`dwellings_in_batches`);
+        ``buildings`` and ``landuse`` are then not read.
 
     Returns
     -------
@@ -214,15 +250,11 @@ def demand_from_raster(
     if not np.isfinite(under3_share) or not 0.0 <= under3_share <= 1.0:
         msg = f"under3_share must be a share between 0 and 1, got {under3_share}"
         raise ConfigError(msg)
-    require_projected(buildings, "buildings")
-    try:
-        dw = _dwellings(buildings, landuse)
-    except InputDataError:
-        dw = gpd.GeoDataFrame(
-            {"building_id": [], "floor_area_m2": [], "storeys_tagged": []},
-            geometry=gpd.GeoSeries([], crs=buildings.crs),
-            crs=buildings.crs,
-        )
+    if dwellings is not None:
+        dw = dwellings
+    else:
+        require_projected(buildings, "buildings")
+        dw = dwellings_in_batches([buildings], landuse)
     rows, cols = surface.shape
     values = np.nan_to_num(surface.values, nan=0.0).ravel()
     pts = dw.geometry.to_crs(surface.crs)
@@ -242,7 +274,7 @@ def demand_from_raster(
     empty = np.flatnonzero((values > 0) & (floor_in_cell == 0))
     cr, cc = np.divmod(empty, cols)
     cx, cy = t.c + (cc + 0.5) * t.a, t.f + (cr + 0.5) * t.e
-    centres = gpd.GeoSeries(gpd.points_from_xy(cx, cy), crs=surface.crs).to_crs(buildings.crs)
+    centres = gpd.GeoSeries(gpd.points_from_xy(cx, cy), crs=surface.crs).to_crs(dw.crs)
     source = surface.estimate or "population raster"
     return gpd.GeoDataFrame(
         {
@@ -255,7 +287,7 @@ def demand_from_raster(
             * len(empty),
         },
         geometry=np.concatenate([dw.geometry.to_numpy()[keep], centres.to_numpy()]),
-        crs=buildings.crs,
+        crs=dw.crs,
     ).assign(under3=lambda d: d["residents"] * under3_share)[
         ["building_id", "floor_area_m2", "residents", "under3", "estimate", "geometry"]
     ]  # fmt: skip

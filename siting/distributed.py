@@ -46,13 +46,25 @@ import pandas as pd
 import pyproj
 import shapely
 
-from siting import _partwork, access, checkpoint, hazards, idleland, parcels, rastersum, scoring
+from siting import (
+    _partwork,
+    access,
+    checkpoint,
+    demand,
+    hazards,
+    idleland,
+    parcels,
+    rastersum,
+    scoring,
+    studyfiles,
+)
 from siting._errors import ConfigError, SitingError
 from siting._validate import require_columns
 from siting.crs import System, metric_crs
 from siting.partition import (
     halo_widths,
     hazard_catalogue,
+    hilbert_cut,
     hilbert_partitions,
     largest_reach,
     local_network,
@@ -60,6 +72,7 @@ from siting.partition import (
 )
 from siting.rulebook import Rulebook, default_rulebook
 from siting.study import (
+    EXISTING_CHILDCARE,
     FLOOR_AREA_RATIO,
     PUBLIC_RESOURCES,
     Census,
@@ -281,10 +294,11 @@ def _fail(stage: str, failures: Mapping[int, str], n: int, out_dir: Path) -> Par
 
 
 def run_study_partitioned(
-    layers: Mapping[str, gpd.GeoDataFrame],
+    layers: Mapping[str, gpd.GeoDataFrame] | str | Path,
     *,
     out_dir: str | Path,
-    parcels_gdf: gpd.GeoDataFrame | None = None,
+    parcels_gdf: gpd.GeoDataFrame | str | Path | None = None,
+    parcels_layer: str | None = None,
     rulebook: Rulebook | None = None,
     weights: Mapping[str, float] = scoring.DEFAULT_WEIGHTS,
     k: int = 5,
@@ -347,47 +361,91 @@ def run_study_partitioned(
         msg = f"partition_size must be a positive number of parcels, got {partition_size!r}"
         raise ConfigError(msg)
     out = Path(out_dir)
-    if (
-        weights is scoring.DEFAULT_WEIGHTS
-        and parcels_gdf is not None
-        and ("idle_land" in parcels_gdf.columns)
-    ):  # as run_study: idle and low-efficiency land preferred (policy)
-        weights = {**scoring.DEFAULT_WEIGHTS, "idle_land": idleland.IDLE_WEIGHT}
-    weight_map = dict(getattr(weights, "weights", weights))  # a mapping or an AHPWeights
     rb = rulebook or default_rulebook()
     timer = _Stages(progress)
     walk_m = rb.param("walk_m")
     cap = scoring.CRITERIA["hazard_margin_m"].cap
-    with timer.stage("crs"):
-        crs = metric_crs(layers["walk_edges"], system=analysis_crs)
-        lay = {name: _project(layer, crs) for name, layer in layers.items() if name in _USED}
+    edge_m = max(largest_reach(rb), walk_m)
+    if isinstance(layers, str | Path):
+        # the layers stay in their file: whole only what the study needs whole, the parcels
+        # and buildings streamed, each partition's pieces read by the worker
+        if not isinstance(parcels_gdf, str | Path):
+            msg = (
+                "with the layers in a file, give the parcels as a file too "
+                "(parcels_gdf='parcels.gpkg')"
+            )
+            raise ConfigError(msg)
+        with timer.stage("crs"):
+            source = studyfiles.open_study_files(
+                layers, parcels_gdf, parcels_layer=parcels_layer, system=analysis_crs
+            )
+            crs = source.crs
+            lay = {n: studyfiles.read_layer(source, n) for n in _WHOLE}
+            lay["arterials"] = studyfiles.read_layer(source, "roads", where=_arterials_sql())
+        inputs = {n: int(i["features"]) for n, i in studyfiles.layer_info(source).items()}
+    else:
+        source = None
+        with timer.stage("crs"):
+            crs = metric_crs(layers["walk_edges"], system=analysis_crs)
+            lay = {n: _project(layer, crs) for n, layer in layers.items() if n in _USED}
+            roads_all = lay["roads"]
+            lay["arterials"] = roads_all[roads_all["highway"].isin(list(parcels.ARTERIALS))]
+        inputs = {name: len(layer) for name, layer in layers.items()}
     with timer.stage("hazards"):
         if hazards_gdf is None:
             haz = hazards.hazards_from_layers(lay)
         else:
             require_columns(hazards_gdf, "hazards_gdf", hazards.HAZARD_COLUMNS)
             haz = hazards_gdf.to_crs(crs).reset_index(drop=True)
+    halo = halo_widths(rb, walk_m=walk_m, clearance_cap=cap)
     with timer.stage("parcels"):
-        if parcels_gdf is None:
-            cand = parcels.parcels_from_blocks(lay["landuse"], lay["roads"])
+        cand = None
+        if source is not None:
+            outline = studyfiles.parcel_outline(source, edge_m=edge_m)
+            n_cand = len(outline)
+            near = outline["near_extract_edge"].to_numpy()
+            rep_xy = outline[["rx", "ry"]].to_numpy()
+            has_idle = "idle_land" in outline.attrs["columns"]
         else:
-            cand = parcels.prepare_parcels(parcels_gdf, crs)
-        cand = cand.reset_index(drop=True)
-        cand["area_m2"] = cand.area
-        halo = halo_widths(rb, walk_m=walk_m, clearance_cap=cap)
-        cand["near_extract_edge"] = parcels.check_parcels_in_extent(
-            cand, lay["walk_edges"], edge_m=max(largest_reach(rb), walk_m)
-        ).to_numpy()
+            if parcels_gdf is None:
+                cand = parcels.parcels_from_blocks(lay["landuse"], lay["roads"])
+            else:
+                cand = parcels.prepare_parcels(parcels_gdf, crs)
+            cand = cand.reset_index(drop=True)
+            cand["area_m2"] = cand.area
+            cand["near_extract_edge"] = parcels.check_parcels_in_extent(
+                cand, lay["walk_edges"], edge_m=edge_m
+            ).to_numpy()
+            n_cand = len(cand)
+            near = cand["near_extract_edge"].to_numpy()
+            rep_xy = shapely.get_coordinates(cand.geometry.representative_point().to_numpy())
+            has_idle = "idle_land" in cand.columns
+    if weights is scoring.DEFAULT_WEIGHTS and has_idle:
+        # as run_study: idle and low-efficiency land preferred (policy)
+        weights = {**scoring.DEFAULT_WEIGHTS, "idle_land": idleland.IDLE_WEIGHT}
+    weight_map = dict(getattr(weights, "weights", weights))  # a mapping or an AHPWeights
+
+    def edges_near(points: gpd.GeoSeries) -> gpd.GeoDataFrame:
+        """Streets that hold every walk of ``walk_m`` from ``points`` (and more)."""
+        if source is None:
+            return lay["walk_edges"]
+        return studyfiles.read_near(source, "walk_edges", points, 2.0 * walk_m)
+
     with timer.stage("demand"):
         share = rb.param("under3_share") if under3_share is None else under3_share
+        dwellings = None
+        if source is not None:  # the buildings streamed: their residential points kept
+            batches = studyfiles.stream_layer(source, "buildings")
+            dwellings = demand.dwellings_in_batches(batches, lay["landuse"])
         homes, surface, calibration, method = study_demand(
-            lay["buildings"], lay["landuse"], under3_share=share, population=population,
-            census=census,
+            lay.get("buildings"), lay["landuse"], under3_share=share, population=population,
+            census=census, dwellings=dwellings,
         )  # fmt: skip
     with timer.stage("supply"):
         # on the streets near the facilities only (no whole network on the client)
         am = lay["amenities"]
-        sup = existing_supply(lay["walk_edges"], am, lay["landuse"], homes, rb)
+        ex_pts0 = am[am["amenity"].isin(EXISTING_CHILDCARE)].geometry.representative_point()
+        sup = existing_supply(edges_near(ex_pts0), am, lay["landuse"], homes, rb)
         existing, ex_pts, served, gap = sup.existing, sup.points, sup.served, sup.gap
         homes = sup.homes.reset_index(drop=True)
         communities, coverage_before = sup.communities, sup.coverage_before
@@ -396,19 +454,23 @@ def run_study_partitioned(
         # (the method chosen for all the parcels), a window of it sent to each partition
         grid = None
         if surface is not None and pyproj.CRS(surface.crs) == pyproj.CRS(crs):
-            pts = gpd.GeoSeries(cand.geometry.representative_point().to_numpy(), crs=crs)
+            pts = gpd.GeoSeries(shapely.points(rep_xy), crs=crs)
             grid = rastersum.catchment_grid(
                 surface, dist=walk_m, method=rastersum.choose_method(surface, pts, dist=walk_m)
             )
             del pts
     with timer.stage("partition"):
-        n_parts = n_partitions or max(1, -(-len(cand) // partition_size))
-        parts = hilbert_partitions(cand, n_partitions=n_parts)
+        n_parts = n_partitions or max(1, -(-n_cand // partition_size))
+        if cand is not None:
+            parts = hilbert_partitions(cand, n_partitions=n_parts)
+        else:
+            parts = hilbert_cut(
+                outline[["cx", "cy"]].to_numpy(),
+                outline[["minx", "miny", "maxx", "maxy"]].to_numpy(), n_partitions=n_parts,
+            )  # fmt: skip
         public = am[am["amenity"].isin(PUBLIC_RESOURCES)]
-        roads = lay["roads"]
-        edges = lay["walk_edges"][["u", "v", "geometry"]]
         catalogue = hazard_catalogue(haz)
-        empty = constraints.apply_constraints(cand.iloc[:0], haz, rb)
+        empty = constraints.apply_constraints(_no_parcels(crs), haz, rb)
         penalties = {
             f"penalty_{constraints.rule_key(r)}": float(r.weight or 0.0)
             for r in rb.active_rules
@@ -423,7 +485,13 @@ def run_study_partitioned(
                 "values": checkpoint.fingerprint({"v": grid.values.tobytes()}),
             },
         }  # fmt: skip
-        fp = _partwork.study_fingerprint(cand, haz, edges, homes, options)
+        if source is None:
+            fp = _partwork.study_fingerprint(
+                _partwork.frame_pieces(cand, lay["walk_edges"]), haz, homes, options
+            )
+        else:
+            digests = studyfiles.file_digest([source.layers, source.parcels])
+            fp = _partwork.study_fingerprint({"source": digests}, haz, homes, options)
         checkpoint.remove_partial(out)
         manifest = checkpoint.load_manifest(out, fp)
         out.mkdir(parents=True, exist_ok=True)
@@ -439,13 +507,13 @@ def run_study_partitioned(
             "n_features": empty.attrs["n_features"], "screening_m": empty.attrs["screening_m"],
             "facilities": {
                 "public": public[["geometry"]], "stops": lay["stops"][["geometry"]],
-                "arterials": roads[roads["highway"].isin(list(parcels.ARTERIALS))][["geometry"]],
-                "existing": existing[["geometry"]],
+                "arterials": lay["arterials"][["geometry"]], "existing": existing[["geometry"]],
             },
+            "source": source, "crs": crs, "halo": halo,
         }  # fmt: skip
         [ctx_f] = client.scatter([ctx], broadcast=True)
-        trees = {"hazards": haz, "edges": edges, "homes": homes, "roads": roads}
-        for frame in trees.values():
+        trees = [haz, homes] + ([] if source else [lay["walk_edges"], lay["roads"]])
+        for frame in trees:
             _ = frame.sindex
         home_cols = ["geometry", "under3", "residents", "unmet_under3"]
 
@@ -456,15 +524,19 @@ def run_study_partitioned(
             data = {
                 "id": pid,
                 "rows": p.rows,
-                "parcels": cand.iloc[p.rows].reset_index(drop=True),
+                "bounds": p.bounds,
                 "hazards": haz.iloc[hz_rows].reset_index(drop=True),
-                "edges": edges.iloc[rows_near(edges, p.bounds, halo["network"])],
                 "homes": homes.iloc[h_rows][home_cols].assign(home=h_rows).reset_index(drop=True),
-                "roads": roads.iloc[rows_near(roads, p.bounds, halo["roads"])][
-                    ["highway", "geometry"]
-                ],
                 "radius_grid": None if grid is None else rastersum.crop_grid(grid, p.bounds),
             }
+            if cand is not None:
+                edges, roads = lay["walk_edges"], lay["roads"]
+                data["parcels"] = cand.iloc[p.rows].reset_index(drop=True)
+                data["edges"] = edges.iloc[rows_near(edges, p.bounds, halo["network"])]
+                data["roads"] = roads.iloc[rows_near(roads, p.bounds, halo["roads"])]
+            else:  # the worker reads its parcels, streets and roads from the source
+                data["parcel_fids"] = outline["fid"].to_numpy()[p.rows]
+                data["near_extract_edge"] = near[p.rows]
             [data_f] = client.scatter([data], hash=False)
             return client.submit(
                 _partwork.criteria_task, data_f, ctx_f, key=f"criteria-{pid}-{fp[:8]}"
@@ -510,7 +582,9 @@ def run_study_partitioned(
             picks = _partwork.exact_partitioned(
                 out, parts, table, unmet, k=k, max_pairs=EXACT_SELECTION_PAIRS
             )
+            selection_method = "maximal covering (MCLP), exact (HiGHS), as run_study"
             if picks is None:
+                selection_method = "greedy maximal covering, exact greedy, over the partitions"
                 picks = _partwork.greedy_partitioned(
                     out, parts, table, unmet, k=k, reach=walk_m, homes=homes.geometry
                 )
@@ -549,7 +623,7 @@ def run_study_partitioned(
         catch = gpd.GeoDataFrame(
             {"parcel_id": sel["parcel_id"].to_numpy(),
              "under3_in_walk": sel["walk_under3"].to_numpy(), "walk_m": walk_m},
-            geometry=_service_areas(lay["walk_edges"], new_pts, walk_m), crs=crs,
+            geometry=_service_areas(edges_near(new_pts), new_pts, walk_m), crs=crs,
         )  # fmt: skip
         checkpoint.write_atomic(out / "selected.parquet", sel.to_parquet)
     with timer.stage("geopackage"):
@@ -564,7 +638,7 @@ def run_study_partitioned(
     residents = float(homes["residents"].sum())
     new_slots = int(sel["planned_slots"].sum())
     all_pts = gpd.GeoSeries(pd.concat([ex_pts, new_pts]).to_numpy(), crs=crs)
-    coverage_after = community_share(lay["walk_edges"], all_pts, communities, walk_m)
+    coverage_after = community_share(edges_near(all_pts), all_pts, communities, walk_m)
     crit_stats = manifest["stages"]["criteria"]
     part_info = _partwork.partition_summary(
         manifest, STAGES, parts, halo=halo, reused=reused, workers=workers
@@ -573,12 +647,12 @@ def run_study_partitioned(
         "study": study_name,
         "crs": crs.to_string(),
         "rulebook": {"id": rb.id, "version": rb.version},
-        "inputs": {name: len(layer) for name, layer in layers.items()},
+        "inputs": inputs,
         "counts": {
-            "candidates": len(cand),
+            "candidates": n_cand,
             "eligible": int(table["eligible"].sum()),
             "excluded": int((~table["eligible"]).sum()),
-            "near_extract_edge": int(cand["near_extract_edge"].sum()),
+            "near_extract_edge": int(near.sum()),
             "selected": len(sel),
             "hazards": {str(k_): int(v) for k_, v in haz["hazard_class"].value_counts().items()},
             "existing_childcare": len(existing),
@@ -611,7 +685,7 @@ def run_study_partitioned(
         },
         "supply_gap_before": gap.totals,
         "selection": {
-            "method": "greedy maximal covering (MCLP), exact, over the partitions' walks",
+            "method": selection_method,
             "k": k,
             "under3_newly_covered": round(float(sum(g for _, _, g in picks)), 2),
         },
@@ -627,6 +701,21 @@ def run_study_partitioned(
         out_dir=out, selected=sel, catchments=catch, summary=summary, dashboard_link=link,
         n_partitions=len(parts), part_files=files,
     )  # fmt: skip
+
+
+#: Layers the client reads whole from a file (the others are streamed or read per partition).
+_WHOLE = ("amenities", "landuse", "stops", "power", "pipelines", "sites")
+
+
+def _arterials_sql() -> str:
+    """OGR SQL condition selecting the arterial roads (:data:`siting.parcels.ARTERIALS`)."""
+    classes = ", ".join(f"'{c}'" for c in sorted(parcels.ARTERIALS))
+    return f"highway IN ({classes})"
+
+
+def _no_parcels(crs: Any) -> gpd.GeoDataFrame:
+    """Make an empty parcel table (to read the study-wide constraint attributes)."""
+    return gpd.GeoDataFrame({"parcel_id": []}, geometry=gpd.GeoSeries([], crs=crs), crs=crs)
 
 
 #: Layers the study reads (``walk_nodes`` and others are not projected).

@@ -52,6 +52,7 @@ __all__ = [
     "Partition",
     "halo_widths",
     "hazard_catalogue",
+    "hilbert_cut",
     "hilbert_partitions",
     "largest_reach",
     "local_network",
@@ -114,10 +115,26 @@ def hilbert_partitions(
     n = len(geoms)
     if n == 0:
         return []
-    cent = gpd.GeoSeries(shapely.centroid(geoms.to_numpy()), crs=geoms.crs)
+    arr = geoms.to_numpy()
+    return hilbert_cut(
+        shapely.get_coordinates(shapely.centroid(arr)), shapely.bounds(arr),
+        n_partitions=n_partitions, level=level,
+    )  # fmt: skip
+
+
+def hilbert_cut(
+    centroids: np.ndarray, bounds: np.ndarray, *, n_partitions: int, level: int = 16
+) -> list[Partition]:
+    """:func:`hilbert_partitions` from the parcels' centroids ``(n, 2)`` and bounds ``(n, 4)``.
+
+    For parcels streamed from a file: only these arrays are held, not the polygons.
+    """
+    n = len(centroids)
+    if n == 0:
+        return []
+    cent = gpd.GeoSeries(shapely.points(centroids))
     h = cent.hilbert_distance(total_bounds=cent.total_bounds, level=level).to_numpy()
     order = np.lexsort((np.arange(n), h))
-    bounds = shapely.bounds(geoms.to_numpy())
     out = []
     for i, chunk in enumerate(np.array_split(order, min(n_partitions, n))):
         rows = np.sort(chunk)

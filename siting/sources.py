@@ -119,7 +119,8 @@ OVERPASS_TAGS: dict[str, bool | list[str]] = _overpass_tags()
 _WGS84 = "EPSG:4326"
 
 
-def _empty(name: str) -> gpd.GeoDataFrame:
+def empty_layer(name: str) -> gpd.GeoDataFrame:
+    """Make an empty layer with the columns of :data:`LAYER_COLUMNS` (EPSG:4326)."""
     return gpd.GeoDataFrame(
         {c: pd.Series(dtype=object) for c in LAYER_COLUMNS[name]},
         geometry=gpd.GeoSeries([], crs=_WGS84),
@@ -164,7 +165,7 @@ def _select(
     frame: gpd.GeoDataFrame | None, layer: str, /, **columns: pd.Series
 ) -> gpd.GeoDataFrame:
     if frame is None or len(frame) == 0:
-        return _empty(layer)
+        return empty_layer(layer)
     out = gpd.GeoDataFrame(
         {c: columns[c] if c in columns else frame.get(c) for c in LAYER_COLUMNS[layer]},
         geometry=frame.geometry.to_numpy(),
@@ -176,7 +177,7 @@ def _select(
 def _stops(stops: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
     """Public transport stops with their mode (bus, tram, rail, metro, or generic)."""
     if stops is None or len(stops) == 0:
-        return _empty("stops")
+        return empty_layer("stops")
     tags = _tags(stops)
     mode = pd.Series(None, index=stops.index, dtype=object)
     for key, values in STOP_TAGS.items():
@@ -190,7 +191,7 @@ def _stops(stops: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
 def _sites(sites: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
     """Label each site with the first matching ``key=value`` of :data:`SITE_TAGS`."""
     if sites is None or len(sites) == 0:
-        return _empty("sites")
+        return empty_layer("sites")
     tags = _tags(sites)
     category = pd.Series(None, index=sites.index, dtype=object)
     for key, values in SITE_TAGS.items():
@@ -366,14 +367,14 @@ def _layers_from_pbf(
             capacity=_text(_tag(amenities, atags, "capacity")),
         )
     else:
-        layers["amenities"] = _empty("amenities")
+        layers["amenities"] = empty_layer("amenities")
     if power is not None and len(power):
         ptags = _tags(power)
         layers["power"] = _select(
             power, "power", voltage=_tag(power, ptags, "voltage"), name=_tag(power, ptags, "name")
         )
     else:
-        layers["power"] = _empty("power")
+        layers["power"] = empty_layer("power")
     if pipelines is not None and len(pipelines):
         qtags = _tags(pipelines)
         layers["pipelines"] = _select(
@@ -385,7 +386,7 @@ def _layers_from_pbf(
             name=_tag(pipelines, qtags, "name"),
         )
     else:
-        layers["pipelines"] = _empty("pipelines")
+        layers["pipelines"] = empty_layer("pipelines")
     layers["sites"] = _sites(sites)
     layers["stops"] = _stops(stops)
     for name, layer in layers.items():
@@ -501,7 +502,7 @@ def layers_to_gpkg(layers: dict[str, gpd.GeoDataFrame], path: str | Path) -> Pat
     tmp = path.with_suffix(".tmp.gpkg")
     tmp.unlink(missing_ok=True)
     for name in LAYER_NAMES:
-        layer = layers.get(name, _empty(name))
+        layer = layers.get(name, empty_layer(name))
         layer.astype({c: str for c in ("name",) if c in layer.columns}).to_file(
             tmp, layer=name, driver="GPKG", promote_to_multi=False
         )
@@ -535,17 +536,25 @@ def layers_from_gpkg(path: str | Path) -> dict[str, gpd.GeoDataFrame]:
     layers = {}
     for name in LAYER_NAMES:
         if name not in present:
-            layers[name] = _empty(name)
+            layers[name] = empty_layer(name)
             continue
-        layer = gpd.read_file(path, layer=name)
-        if "name" in layer.columns:
-            layer["name"] = layer["name"].replace({"None": None, "nan": None})
-        for col in OPTIONAL_COLUMNS.get(name, ()):
-            if col not in layer.columns:  # written before the column existed
-                layer[col] = pd.Series(None, index=layer.index, dtype=object)
-        for col in _TEXT_COLUMNS.get(name, ()):
-            layer[col] = _text(layer[col])
-        schema = LAYER_COLUMNS[name]
-        extra = [c for c in layer.columns if c not in schema and c != "geometry"]
-        layers[name] = layer[[*schema, *extra, "geometry"]]
+        layers[name] = tidy_layer(name, gpd.read_file(path, layer=name))
     return layers
+
+
+def tidy_layer(name: str, layer: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Give a layer read back from a GeoPackage the types and columns it was written with.
+
+    Text ``None``/``nan`` back to missing names, optional columns of older files added,
+    text columns as text, columns in :data:`LAYER_COLUMNS` order (others after).
+    """
+    if "name" in layer.columns:
+        layer["name"] = layer["name"].replace({"None": None, "nan": None})
+    for col in OPTIONAL_COLUMNS.get(name, ()):
+        if col not in layer.columns:  # written before the column existed
+            layer[col] = pd.Series(None, index=layer.index, dtype=object)
+    for col in _TEXT_COLUMNS.get(name, ()):
+        layer[col] = _text(layer[col])
+    schema = LAYER_COLUMNS[name]
+    extra = [c for c in layer.columns if c not in schema and c != "geometry"]
+    return layer[[*schema, *extra, "geometry"]]

@@ -160,18 +160,21 @@ class Census:
 
 
 def study_demand(
-    buildings: gpd.GeoDataFrame,
+    buildings: gpd.GeoDataFrame | None,
     landuse: gpd.GeoDataFrame,
     *,
     under3_share: float,
     population: PopulationSurface | None = None,
     census: Census | None = None,
+    dwellings: gpd.GeoDataFrame | None = None,
 ) -> tuple[gpd.GeoDataFrame, PopulationSurface | None, pd.DataFrame | None, str]:
     """Demand points of a study: residents and under-3 children in residential buildings.
 
     From a population raster placed in the buildings (:func:`siting.demand.demand_from_raster`)
     when there is one, else the dasymetric estimate from residential floor area; either
-    scaled to the census by district when ``census`` is given.
+    scaled to the census by district when ``census`` is given. ``dwellings`` are the
+    residential buildings already found (buildings streamed from a file), in place of
+    ``buildings``.
 
     Returns
     -------
@@ -184,14 +187,18 @@ def study_demand(
         surface = population
         if census is not None:
             surface, calibration = census.calibrate(surface)
-        homes = demand.demand_from_raster(surface, buildings, landuse, under3_share=under3_share)
+        homes = demand.demand_from_raster(
+            surface, buildings, landuse, under3_share=under3_share, dwellings=dwellings
+        )
         return (
             homes,
             surface,
             calibration,
             (f"population raster ({surface.estimate}) placed in residential buildings"),
         )
-    homes = demand.demand_from_buildings(buildings, landuse, under3_share=under3_share)
+    homes = demand.demand_from_buildings(
+        buildings, landuse, under3_share=under3_share, dwellings=dwellings
+    )
     method = "dasymetric from residential building floor area (estimate)"
     if census is not None:
         homes, calibration = census.calibrate(homes)
