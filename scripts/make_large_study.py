@@ -19,9 +19,9 @@ buildings whose point lies in it (the dasymetric estimate from floor area), plus
 (gamma-distributed, ``RURAL_PER_CELL`` people per cell on average), with ``NODATA_SHARE`` of
 the cells left without data (water).
 
-Written: ``layers.gpkg`` (every layer but ``walk_nodes``, EPSG:32635), ``parcels.parquet``
-(GeoParquet) and ``population.tif``, or use :func:`large_study` and
-:func:`population_raster` in memory.
+Written (:func:`write_study`): ``layers.gpkg`` (every layer but ``walk_nodes``, EPSG:32635,
+as :func:`siting.sources.layers_to_gpkg` writes it), ``parcels.gpkg`` and ``population.tif``;
+or use :func:`large_study` and :func:`population_raster` in memory.
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ from make_big_study import _plots  # noqa: E402
 
 from siting.sources import layers_from_gpkg  # noqa: E402
 
-__all__ = ["large_study", "main", "population_raster", "tile"]
+__all__ = ["large_study", "main", "population_raster", "tile", "write_study"]
 
 
 def _shift(gdf: gpd.GeoDataFrame, dx: float, dy: float) -> gpd.GeoDataFrame:
@@ -217,14 +217,21 @@ def main(argv: list[str] | None = None) -> int:
     layers, parcels = large_study(args.parcels, seed=args.seed)
     sizes = ", ".join(f"{k} {len(v):,}" for k, v in layers.items())
     print(f"{len(parcels):,} parcels; {sizes} in {time.perf_counter() - t0:.1f} s")
-    args.out.mkdir(parents=True, exist_ok=True)
-    for name, layer in layers.items():
-        layer.to_file(args.out / "layers.gpkg", layer=name, driver="GPKG")
-    parcels.to_parquet(args.out / "parcels.parquet")
-    surface = population_raster(layers, seed=args.seed)
-    _write_raster(surface, args.out / "population.tif")
+    write_study(layers, parcels, population_raster(layers, seed=args.seed), args.out)
     print(f"wrote {args.out}")
     return 0
+
+
+def write_study(
+    layers: dict[str, gpd.GeoDataFrame], parcels: gpd.GeoDataFrame, surface: Any, out: Path
+) -> None:
+    """Write a study as files: ``layers.gpkg``, ``parcels.gpkg``, ``population.tif``."""
+    from siting.sources import layers_to_gpkg
+
+    out.mkdir(parents=True, exist_ok=True)
+    layers_to_gpkg(layers, out / "layers.gpkg")
+    parcels.to_file(out / "parcels.gpkg", layer="parcels", driver="GPKG")
+    _write_raster(surface, out / "population.tif")
 
 
 def _write_raster(surface: Any, path: Path) -> None:
