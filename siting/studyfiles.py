@@ -136,15 +136,15 @@ def open_study_files(
 
 
 def _batches(
-    path: Path, layer: str | None, *, columns: Sequence[str] | None = None, batch: int = BATCH
+    path: Path, layer: str | None, *, columns: Sequence[str] | None = None
 ) -> Iterator[gpd.GeoDataFrame]:
-    """Read a layer in file order, ``batch`` features at a time, feature ids as the index."""
+    """Read a layer in file order, :data:`BATCH` features at a time, feature ids as index."""
     import pyogrio
 
     n = int(pyogrio.read_info(path, layer=layer)["features"])
-    for start in range(0, n, batch):
+    for start in range(0, n, BATCH):
         yield pyogrio.read_dataframe(
-            path, layer=layer, columns=columns, skip_features=start, max_features=batch,
+            path, layer=layer, columns=columns, skip_features=start, max_features=BATCH,
             fid_as_index=True,
         )  # fmt: skip
 
@@ -293,7 +293,7 @@ def parcel_outline(files: StudyFiles, *, edge_m: float) -> pd.DataFrame:
     dup = outline["parcel_id"].duplicated(keep=False)
     if dup.any():
         ids = outline.loc[dup, "parcel_id"].unique()[:5].tolist()
-        msg = f"parcel ids must be unique in {files.parcels}; repeated: {ids}"
+        msg = f"parcel ids in {files.parcels} are not unique (e.g. {ids}); choose a unique id"
         raise InputDataError(msg)
     outline.attrs["columns"] = columns
     return outline

@@ -312,6 +312,37 @@ def test_layers_from_files_identical(karhula, client, tmp_path) -> None:
         run_study_partitioned(layer_file, out_dir=tmp_path / "x", cluster=client)
 
 
+def test_study_files_bad_input(karhula, tmp_path, monkeypatch) -> None:
+    """Missing files and layers, and ids repeated across streamed batches: one clear error."""
+    from siting import DataSourceError, InputDataError, studyfiles
+    from siting.sources import layers_to_gpkg
+
+    layers, plots, _ = karhula
+    with pytest.raises(DataSourceError, match="layer file not found"):
+        studyfiles.open_study_files(tmp_path / "none.gpkg", tmp_path / "p.gpkg")
+    partial = tmp_path / "partial.gpkg"
+    layers["roads"].to_file(partial, layer="roads", driver="GPKG")
+    with pytest.raises(DataSourceError, match=r"lacks layer\(s\) \['walk_edges'"):
+        studyfiles.open_study_files(partial, tmp_path / "p.gpkg")
+    layer_file = tmp_path / "layers.gpkg"
+    layers_to_gpkg(layers, layer_file)
+    with pytest.raises(DataSourceError, match="parcel file not found"):
+        studyfiles.open_study_files(layer_file, tmp_path / "p.gpkg")
+    twice = plots.copy()
+    twice.loc[twice.index[-1], "parcel_id"] = twice["parcel_id"].iloc[0]
+    twice.to_file(tmp_path / "twice.gpkg", driver="GPKG")
+    files = studyfiles.open_study_files(layer_file, tmp_path / "twice.gpkg")
+    monkeypatch.setattr(studyfiles, "BATCH", 500)  # the repeat lies in another batch
+    with pytest.raises(InputDataError, match=r"parcel ids in .*twice.gpkg are not unique"):
+        studyfiles.parcel_outline(files, edge_m=300.0)
+    # streamed in batches of 500, the outline is the whole file's, in file order
+    plots.to_file(tmp_path / "ok.gpkg", driver="GPKG")
+    ok = studyfiles.open_study_files(layer_file, tmp_path / "ok.gpkg")
+    outline = studyfiles.parcel_outline(ok, edge_m=300.0)
+    assert outline["parcel_id"].tolist() == plots["parcel_id"].astype(str).tolist()
+    assert outline["fid"].is_monotonic_increasing
+
+
 def test_local_walks_equal_the_whole_network(karhula) -> None:
     """The client's walks of scattered facilities on the streets near them only."""
     from scipy import sparse
