@@ -72,7 +72,6 @@ from siting.partition import (
 )
 from siting.rulebook import Rulebook, default_rulebook
 from siting.study import (
-    EXISTING_CHILDCARE,
     FLOOR_AREA_RATIO,
     PUBLIC_RESOURCES,
     Census,
@@ -444,8 +443,8 @@ def run_study_partitioned(
     with timer.stage("supply"):
         # on the streets near the facilities only (no whole network on the client)
         am = lay["amenities"]
-        ex_pts0 = am[am["amenity"].isin(EXISTING_CHILDCARE)].geometry.representative_point()
-        sup = existing_supply(edges_near(ex_pts0), am, lay["landuse"], homes, rb)
+        streets = lay["walk_edges"] if source is None else edges_near
+        sup = existing_supply(streets, am, lay["landuse"], homes, rb)
         existing, ex_pts, served, gap = sup.existing, sup.points, sup.served, sup.gap
         homes = sup.homes.reset_index(drop=True)
         communities, coverage_before = sup.communities, sup.coverage_before
@@ -638,7 +637,7 @@ def run_study_partitioned(
     residents = float(homes["residents"].sum())
     new_slots = int(sel["planned_slots"].sum())
     all_pts = gpd.GeoSeries(pd.concat([ex_pts, new_pts]).to_numpy(), crs=crs)
-    coverage_after = community_share(edges_near(all_pts), all_pts, communities, walk_m)
+    coverage_after = community_share(streets, all_pts, communities, walk_m)
     crit_stats = manifest["stages"]["criteria"]
     part_info = _partwork.partition_summary(
         manifest, STAGES, parts, halo=halo, reused=reused, workers=workers

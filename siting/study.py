@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import geopandas as gpd
 import numpy as np
@@ -208,15 +208,16 @@ def study_demand(
 
 
 def community_share(
-    net: access.Network | gpd.GeoDataFrame,
+    net: Streets,
     facilities: gpd.GeoSeries,
     communities: gpd.GeoDataFrame,
     walk_m: float,
 ) -> float | None:
     """Share of communities within ``walk_m`` of a facility (None when there are none).
 
-    ``net`` is the walking network, or its edges (then only the streets near the
-    facilities are built: :func:`siting.partition.local_walks`).
+    ``net`` is the walking network, its edges, or a reader of the edges near some points
+    (:data:`Streets`); only the streets near the facilities are walked on
+    (:func:`siting.partition.local_walks`).
     """
     if len(communities) == 0:
         return None
@@ -226,15 +227,29 @@ def community_share(
     return round(float(cov.share), 4)
 
 
+#: Streets for walks from some points: the network, its edges, or a function giving the
+#: edges near the points (layers read from a file, :mod:`siting.studyfiles`).
+Streets: TypeAlias = access.Network | gpd.GeoDataFrame | Callable[[gpd.GeoSeries], gpd.GeoDataFrame]
+#: Origins walked from at once when the streets are read near them (bounded memory).
+WALK_CHUNK = 256
+
+
 def _walks(
-    net: access.Network | gpd.GeoDataFrame,
-    origins: gpd.GeoSeries,
-    destinations: gpd.GeoSeries,
-    walk_m: float,
+    net: Streets, origins: gpd.GeoSeries, destinations: gpd.GeoSeries, walk_m: float
 ) -> sparse.csr_matrix:
+    """Walk from the origins (rows) to the destinations on ``net`` (see :data:`Streets`)."""
     if isinstance(net, access.Network):
         return local_walks(None, origins, destinations, dist=walk_m, network=net)
-    return local_walks(net, origins, destinations, dist=walk_m)
+    if isinstance(net, gpd.GeoDataFrame):
+        return local_walks(net, origins, destinations, dist=walk_m)
+    # a reader: a few origins at a time, each chunk on the streets read near it
+    rows = [
+        local_walks(net(chunk), chunk, destinations, dist=walk_m)
+        for chunk in (origins.iloc[i : i + WALK_CHUNK] for i in range(0, len(origins), WALK_CHUNK))
+    ]
+    if not rows:
+        return sparse.csr_matrix((0, len(destinations)))
+    return sparse.csr_matrix(sparse.vstack(rows, format="csr"))
 
 
 @dataclass(frozen=True)
@@ -267,7 +282,7 @@ class Supply:
 
 
 def existing_supply(
-    net: access.Network | gpd.GeoDataFrame,
+    net: Streets,
     amenities: gpd.GeoDataFrame,
     landuse: gpd.GeoDataFrame,
     homes: gpd.GeoDataFrame,
@@ -275,8 +290,9 @@ def existing_supply(
 ) -> Supply:
     """Existing supply, its gap at every home (E2SFCA) and community coverage.
 
-    ``net`` is the walking network, or its edges: the walks of the facilities are those on
-    the streets near them either way (:func:`siting.partition.local_walks`).
+    ``net`` is the walking network, its edges, or a reader of the edges near some points
+    (:data:`Streets`): the walks of the facilities are those on the streets near them
+    either way (:func:`siting.partition.local_walks`).
     """
     walk_m = rulebook.param("walk_m")
     existing = amenities[amenities["amenity"].isin(EXISTING_CHILDCARE)]

@@ -287,10 +287,13 @@ def test_idle_land_scored_as_in_process(karhula, client, tmp_path) -> None:
     assert res.selected["parcel_id"].tolist() == ref.selected["parcel_id"].tolist()
 
 
-def test_layers_from_files_identical(karhula, client, tmp_path) -> None:
+def test_layers_from_files_identical(karhula, client, tmp_path, monkeypatch) -> None:
     """Layers and parcels given as files: the client streams them, the workers read their
     pieces by bounding box and feature id; same answers as run_study on the same files."""
+    from siting import study
     from siting.sources import layers_to_gpkg
+
+    monkeypatch.setattr(study, "WALK_CHUNK", 2)  # facilities walked two at a time
 
     layers, plots, _ = karhula
     layer_file = tmp_path / "layers.gpkg"
@@ -307,6 +310,7 @@ def test_layers_from_files_identical(karhula, client, tmp_path) -> None:
     assert res.selected["parcel_id"].tolist() == ref.selected["parcel_id"].tolist()
     assert res.summary["counts"]["near_extract_edge"] == ref.summary["counts"]["near_extract_edge"]
     assert res.summary["targets"]["coverage_after"] == ref.summary["targets"]["coverage_after"]
+    assert res.summary["supply_gap_before"] == ref.summary["supply_gap_before"]
     assert res.summary["crs"] == ref.summary["crs"]
     with pytest.raises(ConfigError, match="give the parcels as a file too"):
         run_study_partitioned(layer_file, out_dir=tmp_path / "x", cluster=client)
