@@ -128,11 +128,13 @@ def demand_from_buildings(
     else:
         residents = floor / floor_m2_per_resident
         basis = f"floor area / {floor_m2_per_resident:g} m² per resident"
-    estimate = np.where(
-        tagged,
-        f"estimate: {basis}; storeys tagged",
-        f"estimate: {basis}; storeys assumed by building type",
-    )
+    estimate = pd.Categorical.from_codes(  # two texts, a code per home
+        np.where(tagged, 0, 1),
+        dtype=pd.CategoricalDtype([
+            f"estimate: {basis}; storeys tagged",
+            f"estimate: {basis}; storeys assumed by building type",
+        ]),
+    )  # fmt: skip
     return gpd.GeoDataFrame(
         {
             "building_id": dw["building_id"].to_numpy(),
@@ -282,9 +284,13 @@ def demand_from_raster(
                                            np.full(len(empty), -1)]),
             "floor_area_m2": np.concatenate([floor[keep], np.zeros(len(empty))]),
             "residents": np.concatenate([residents[keep], values[empty]]),
-            "estimate": [f"{source}; shared among residential buildings by floor area"]
-            * int(keep.sum()) + [f"{source}; cell centre (no residential building)"]
-            * len(empty),
+            "estimate": pd.Categorical.from_codes(
+                np.r_[np.zeros(int(keep.sum()), dtype=int), np.ones(len(empty), dtype=int)],
+                dtype=pd.CategoricalDtype([
+                    f"{source}; shared among residential buildings by floor area",
+                    f"{source}; cell centre (no residential building)",
+                ]),
+            ),
         },
         geometry=np.concatenate([dw.geometry.to_numpy()[keep], centres.to_numpy()]),
         crs=dw.crs,

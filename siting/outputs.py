@@ -96,6 +96,8 @@ def gpkg_ready(gdf: pd.DataFrame) -> Any:
             continue
         if out[col].dtype == bool:
             continue
+        if isinstance(out[col].dtype, pd.CategoricalDtype):  # written as its texts
+            out[col] = out[col].astype(object)
         if pd.api.types.is_float_dtype(out[col]):
             out[col] = out[col].replace([np.inf, -np.inf], np.nan)
         elif out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):

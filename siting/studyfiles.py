@@ -51,7 +51,7 @@ __all__ = [
 STUDY_LAYERS = ("walk_edges", "roads", "buildings", "landuse", "amenities", "power",
                 "pipelines", "sites", "stops")  # fmt: skip
 #: Features per batch when a layer is streamed.
-BATCH = 200_000
+BATCH = 50_000
 
 
 @dataclass(frozen=True)
@@ -243,7 +243,7 @@ def parcel_outline(files: StudyFiles, *, edge_m: float) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        One row per parcel in file order: ``fid``, ``parcel_id``, centroid ``cx, cy``,
+        One row per parcel in file order: ``fid``, centroid ``cx, cy``,
         representative point ``rx, ry``, bounds ``minx, miny, maxx, maxy`` (analysis CRS)
         and ``near_extract_edge`` (:func:`siting.parcels.check_parcels_in_extent`). The
         column names of the prepared parcels are in ``.attrs["columns"]``.
@@ -296,7 +296,7 @@ def parcel_outline(files: StudyFiles, *, edge_m: float) -> pd.DataFrame:
         msg = f"parcel ids in {files.parcels} are not unique (e.g. {ids}); choose a unique id"
         raise InputDataError(msg)
     outline.attrs["columns"] = columns
-    return outline
+    return outline.drop(columns="parcel_id")  # checked; the workers read them again
 
 
 def read_parcels(files: StudyFiles, fids: np.ndarray) -> gpd.GeoDataFrame:

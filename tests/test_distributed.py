@@ -343,7 +343,8 @@ def test_study_files_bad_input(karhula, tmp_path, monkeypatch) -> None:
     plots.to_file(tmp_path / "ok.gpkg", driver="GPKG")
     ok = studyfiles.open_study_files(layer_file, tmp_path / "ok.gpkg")
     outline = studyfiles.parcel_outline(ok, edge_m=300.0)
-    assert outline["parcel_id"].tolist() == plots["parcel_id"].astype(str).tolist()
+    assert len(outline) == len(plots)
+    np.testing.assert_array_equal(outline["cx"], plots.to_crs(ok.crs).centroid.x)
     assert outline["fid"].is_monotonic_increasing
 
 
