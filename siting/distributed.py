@@ -33,9 +33,7 @@ from __future__ import annotations
 
 import json
 import logging
-import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -58,8 +56,9 @@ from siting import (
     scoring,
     studyfiles,
 )
-from siting._errors import ConfigError, SitingError
+from siting._errors import ConfigError
 from siting._validate import require_columns
+from siting.cluster import PartitionError, Stages, connect, failure, run_stage
 from siting.crs import System, metric_crs
 from siting.partition import (
     halo_widths,
@@ -94,14 +93,6 @@ PARTITION_SIZE = 50_000
 #: Most walking pairs of eligible parcels for the exact site selection (as in-process);
 #: beyond, the greedy maximal covering over the partitions' walks.
 EXACT_SELECTION_PAIRS = 20_000_000
-
-
-class PartitionError(SitingError, RuntimeError):
-    """One or more partitions failed; ``failures`` maps partition id -> error text."""
-
-    def __init__(self, message: str, failures: Mapping[int, str]) -> None:
-        super().__init__(message)
-        self.failures = dict(failures)
 
 
 @dataclass
@@ -155,141 +146,6 @@ class PartitionedResult:
         """Read the compliance table (one row per parcel and tested rule)."""
         files = sorted((self.out_dir / "compliance").glob("part-*.parquet"))
         return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
-
-
-# ----------------------------------------------------------------------------- cluster
-
-
-def connect(
-    cluster: object = None, *, n_workers: int = 2, allowed_failures: int = 0
-) -> tuple[Any, Callable[[], None]]:
-    """Open a dask client for ``cluster``; return it and a function closing what was opened.
-
-    Parameters
-    ----------
-    cluster
-        ``None`` or ``"local"`` (a LocalCluster of ``n_workers`` processes, one thread each),
-        a scheduler address (``"tcp://host:8786"``) or a :class:`distributed.Client`.
-    n_workers
-        Workers of a local cluster.
-    allowed_failures
-        Local cluster only: times a task may be on a worker that dies before it is reported
-        as failed (dask's ``distributed.scheduler.allowed-failures``); 0 reports at once.
-
-    Raises
-    ------
-    ConfigError
-        If dask.distributed is not installed (``pip install siting[scale]``).
-    """
-    try:
-        import dask
-        from distributed import Client, LocalCluster
-    except ImportError as exc:  # pragma: no cover - the scale extra is part of dev
-        msg = f"the partitioned study needs dask: pip install 'siting[scale]' ({exc})"
-        raise ConfigError(msg) from exc
-    if isinstance(cluster, Client):
-        return cluster, lambda: None
-    if cluster is None or cluster == "local":
-        with dask.config.set({"distributed.scheduler.allowed-failures": int(allowed_failures)}):
-            lc = LocalCluster(
-                n_workers=n_workers, threads_per_worker=1, processes=True,
-                dashboard_address=":0", memory_limit=0,
-            )  # fmt: skip
-            client = Client(lc)
-
-        def close() -> None:
-            client.close()
-            lc.close()
-
-        return client, close
-    if isinstance(cluster, str):
-        client = Client(cluster)
-        return client, client.close
-    msg = f"cluster must be None, 'local', a scheduler address or a Client, got {cluster!r}"
-    raise ConfigError(msg)
-
-
-# ----------------------------------------------------------------------------- driver
-
-
-class _Stages:
-    """Seconds of each client-side stage, printed as they start when ``progress``."""
-
-    def __init__(self, progress: bool) -> None:
-        self.seconds: dict[str, float] = {}
-        self.peak_mb: dict[str, float] = {}  # the client's peak memory after each stage
-        self.progress = progress
-
-    @contextmanager
-    def stage(self, name: str) -> Iterator[None]:
-        if self.progress:
-            print(f"  · {name} …", flush=True)
-        t0 = time.perf_counter()
-        yield
-        self.seconds[name] = round(time.perf_counter() - t0, 3)
-        self.peak_mb[name] = _partwork.peak_rss_mb()
-        log.info("%s: %.2f s", name, self.seconds[name])
-
-
-def _run_stage(
-    stage: str,
-    todo: list[int],
-    submit: Callable[[int], Any],
-    *,
-    out_dir: Path,
-    manifest: dict[str, Any],
-    in_flight: int,
-    progress: bool,
-) -> dict[int, str]:
-    """Run ``submit(part)`` for each partition, at most ``in_flight`` at once; record results.
-
-    Returns the failed partitions (id -> error text); the others are in the manifest.
-    """
-    from distributed import as_completed
-
-    failures: dict[int, str] = {}
-    queue = list(todo)
-    running: dict[Any, int] = {}
-    done = 0
-    pool = as_completed()
-
-    def launch() -> None:
-        while queue and len(running) < in_flight:
-            part = queue.pop(0)
-            fut = submit(part)
-            running[fut] = part
-            pool.add(fut)
-
-    launch()
-    for fut in pool:
-        part = running.pop(fut)
-        if fut.status == "error":
-            exc = fut.exception()
-            failures[part] = f"{type(exc).__name__}: {exc}"
-            log.error("%s: partition %d failed: %s", stage, part, failures[part])
-        elif fut.status != "finished":
-            failures[part] = f"task {fut.status}"
-            log.error("%s: partition %d failed: %s", stage, part, failures[part])
-        else:
-            entry = fut.result()
-            checkpoint.record(manifest, stage, part, entry)
-            checkpoint.save_manifest(out_dir, manifest)
-        fut.release()
-        done += 1  # noqa: SIM113 (futures arrive as they finish, not in order)
-        if progress:
-            print(f"    {stage}: {done}/{len(todo)} partitions", flush=True)
-        launch()
-    return failures
-
-
-def _fail(stage: str, failures: Mapping[int, str], n: int, out_dir: Path) -> PartitionError:
-    lines = "\n".join(f"  partition {p}: {e}" for p, e in sorted(failures.items()))
-    msg = (
-        f"{len(failures)} of {n} partitions failed in stage {stage!r}:\n{lines}\n"
-        f"the partitions that finished are saved in {out_dir}; fix the cause and run again "
-        "with the same out_dir to compute only the failed ones"
-    )
-    return PartitionError(msg, failures)
 
 
 def run_study_partitioned(
@@ -361,7 +217,7 @@ def run_study_partitioned(
         raise ConfigError(msg)
     out = Path(out_dir)
     rb = rulebook or default_rulebook()
-    timer = _Stages(progress)
+    timer = Stages(progress)
     walk_m = rb.param("walk_m")
     cap = scoring.CRITERIA["hazard_margin_m"].cap
     edge_m = max(largest_reach(rb), walk_m)
@@ -546,12 +402,12 @@ def run_study_partitioned(
         def run(stage: str, submit: Callable[[int], Any]) -> None:
             todo = [p.id for p in parts if not checkpoint.finished(out, manifest, stage, p.id)]
             reused[stage] = len(parts) - len(todo)
-            failures = _run_stage(
+            failures = run_stage(
                 stage, todo, submit, out_dir=out, manifest=manifest, in_flight=2 * workers,
                 progress=progress,
             )  # fmt: skip
             if failures:
-                raise _fail(stage, failures, len(parts), out)
+                raise failure(stage, failures, len(parts), out)
 
         with timer.stage("criteria (partitioned)"):
             run("criteria", criteria)
