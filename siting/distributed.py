@@ -16,11 +16,17 @@ streets, homes and roads within its halo):
    per partition, then merged into ``candidates.parquet``.
 
 The demand (homes), the existing supply and its gap (E2SFCA) and community coverage are
-computed once on the client, on the whole network, as in :func:`siting.run_study`: they
-grow with the buildings and the existing facilities, not the parcels. Site selection is
-the greedy maximal covering of :func:`siting.selection.greedy_max_cover`, run exactly (same
+computed once on the client with the functions :func:`siting.run_study` uses, the walks of
+the facilities on the streets near them only (:func:`siting.partition.local_walks`). Site
+selection is exact (:func:`siting.selection.max_cover` on the partitions' walks, as
+``run_study``) while the walks hold at most :data:`EXACT_SELECTION_PAIRS` pairs; beyond, the
+greedy maximal covering of :func:`siting.selection.greedy_max_cover`, run exactly (same
 picks, same tie-breaks, same floating-point sums) by reading only the walks of the
-partitions near each pick.
+partitions near each pick. The answers are ``run_study``'s to the last bit (see
+``docs/scale.md``).
+
+The layers and parcels may be files (:mod:`siting.studyfiles`): then no process holds the
+study's data, and each worker reads its partition's pieces.
 
 Checkpoints (:mod:`siting.checkpoint`): every partition's files are written under a
 temporary name and renamed when whole, and recorded in ``manifest.json`` by the client; a
@@ -174,8 +180,15 @@ def run_study_partitioned(
 
     Parameters
     ----------
-    layers, parcels_gdf, rulebook, weights, k, census, under3_share, study_name, progress,
-    hazards_gdf, analysis_crs, population
+    layers, parcels_gdf
+        As :func:`siting.run_study`, or the paths of a GeoPackage of the layers
+        (:func:`siting.sources.layers_to_gpkg`) and of the parcel file: then the client
+        streams them and each worker reads its own pieces (:mod:`siting.studyfiles`), so
+        no process holds the study's data.
+    parcels_layer
+        Layer of the parcel file (default: its only or first layer).
+    rulebook, weights, k, census, under3_share, study_name, progress, hazards_gdf,
+    analysis_crs, population
         As :func:`siting.run_study`. With a population raster in the analysis CRS, each
         partition gets the window of the raster (or of its convolution with the walking
         disk) its parcels read for the straight-line catchment.
@@ -202,6 +215,9 @@ def run_study_partitioned(
         If partitions failed (each listed with its error); what finished is kept.
     ConfigError
         On bad options, or when ``out_dir`` holds a run of other inputs.
+    DataSourceError, InputDataError
+        When the layer or parcel files are missing or unreadable, lack a layer, or hold
+        repeated parcel ids (file mode).
     """
     from siting import capacity, constraints
 
