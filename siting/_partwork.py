@@ -39,6 +39,7 @@ from siting import (
 from siting._errors import SitingError
 from siting.normalisation import Normalisation
 from siting.rulebook import Rulebook
+from siting.timing import peak_rss_mb
 
 __all__ = [
     "candidates_task",
@@ -49,29 +50,11 @@ __all__ = [
     "merge_parquet",
     "normalisation_ranges",
     "partition_summary",
-    "peak_rss_mb",
     "scores_task",
     "selected_frame",
     "study_fingerprint",
     "write_geopackage",
 ]
-
-
-def peak_rss_mb() -> float:
-    """Peak resident memory of this process so far, MB.
-
-    Linux's ``VmHWM`` (the peak of this process's own address space); ``ru_maxrss`` would
-    also count the parent's memory at the moment a spawned worker was forked.
-    """
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return round(int(line.split()[1]) / 1024.0, 1)
-    except OSError:  # pragma: no cover - not Linux
-        pass
-    import resource  # pragma: no cover
-
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1)  # pragma: no cover
 
 
 def _write_parquet(frame: pd.DataFrame, path: Path) -> int:

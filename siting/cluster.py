@@ -9,16 +9,14 @@ finished partition in the run's manifest as it arrives, and collects the failure
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from siting import _partwork, checkpoint
+from siting import checkpoint
 from siting._errors import ConfigError, SitingError
 
-__all__ = ["PartitionError", "Stages", "connect", "failure", "run_stage"]
+__all__ = ["PartitionError", "connect", "failure", "run_stage"]
 
 log = logging.getLogger(__name__)
 
@@ -78,26 +76,6 @@ def connect(
         return client, client.close
     msg = f"cluster must be None, 'local', a scheduler address or a Client, got {cluster!r}"
     raise ConfigError(msg)
-
-
-class Stages:
-    """Seconds of each client-side stage, printed as they start when ``progress``."""
-
-    def __init__(self, progress: bool) -> None:
-        self.seconds: dict[str, float] = {}
-        self.peak_mb: dict[str, float] = {}  # the client's peak memory after each stage
-        self.progress = progress
-
-    @contextmanager
-    def stage(self, name: str) -> Iterator[None]:
-        """Time the block as stage ``name`` and note the client's peak memory after it."""
-        if self.progress:
-            print(f"  · {name} …", flush=True)
-        t0 = time.perf_counter()
-        yield
-        self.seconds[name] = round(time.perf_counter() - t0, 3)
-        self.peak_mb[name] = _partwork.peak_rss_mb()
-        log.info("%s: %.2f s", name, self.seconds[name])
 
 
 def run_stage(

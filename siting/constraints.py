@@ -287,13 +287,18 @@ def setback_buffers(hazards: gpd.GeoDataFrame, rulebook: Rulebook) -> gpd.GeoDat
                               "hazard_row": keep, "geometry": rings})
             )  # fmt: skip
     if not frames:
-        return gpd.GeoDataFrame(
-            {"rule_id": [], "hazard_class": [], "hazard_row": np.zeros(0, dtype=np.int64)},
-            geometry=gpd.GeoSeries([], crs=hazards.crs),
-            crs=hazards.crs,
-        )
+        return _no_zones(hazards.crs, hazard_row=np.zeros(0, dtype=np.int64))
     return gpd.GeoDataFrame(
         pd.concat(frames, ignore_index=True), geometry="geometry", crs=hazards.crs
+    )
+
+
+def _no_zones(crs: Any, **columns: Any) -> gpd.GeoDataFrame:
+    """Make an empty zone table: ``rule_id``, ``hazard_class``, the ``columns``, geometry."""
+    return gpd.GeoDataFrame(
+        {"rule_id": [], "hazard_class": [], **columns},
+        geometry=gpd.GeoSeries([], crs=crs),
+        crs=crs,
     )
 
 
@@ -320,11 +325,7 @@ def setback_zones(hazards: gpd.GeoDataFrame, rulebook: Rulebook) -> gpd.GeoDataF
         for rid, grp in buffers.groupby("rule_id", sort=False)
     ]  # fmt: skip
     if not rows:
-        return gpd.GeoDataFrame(
-            {"rule_id": [], "hazard_class": [], "n_features": []},
-            geometry=gpd.GeoSeries([], crs=hazards.crs),
-            crs=hazards.crs,
-        )
+        return _no_zones(hazards.crs, n_features=[])
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=hazards.crs)
 
 

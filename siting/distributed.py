@@ -64,7 +64,7 @@ from siting import (
 )
 from siting._errors import ConfigError
 from siting._validate import require_columns
-from siting.cluster import PartitionError, Stages, connect, failure, run_stage
+from siting.cluster import PartitionError, connect, failure, run_stage
 from siting.crs import System, metric_crs
 from siting.partition import (
     halo_widths,
@@ -84,6 +84,7 @@ from siting.study import (
     existing_supply,
     study_demand,
 )
+from siting.timing import Stages
 
 if TYPE_CHECKING:
     from siting.population import PopulationSurface

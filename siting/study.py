@@ -7,9 +7,7 @@ this module only passes data between them and times them.
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeAlias
 
@@ -42,6 +40,7 @@ from siting._validate import require_columns
 from siting.crs import System, metric_crs
 from siting.partition import largest_reach, local_walks
 from siting.rulebook import Rulebook, default_rulebook
+from siting.timing import Stages
 
 if TYPE_CHECKING:
     from siting.population import PopulationSurface
@@ -363,21 +362,6 @@ def _fewest_sites(
     return {"reachable": True, **plan.as_dict(), "parcel_ids": ids}
 
 
-class _Timer:
-    def __init__(self, progress: bool) -> None:
-        self.seconds: dict[str, float] = {}
-        self.progress = progress
-
-    @contextmanager
-    def stage(self, name: str) -> Iterator[None]:
-        if self.progress:
-            print(f"  · {name} …", flush=True)
-        t0 = time.perf_counter()
-        yield
-        self.seconds[name] = round(time.perf_counter() - t0, 3)
-        log.info("%s: %.2f s", name, self.seconds[name])
-
-
 #: Usable floor area of a new facility as a share of the buildable parcel area (assumption).
 FLOOR_AREA_RATIO = 0.6
 
@@ -460,7 +444,7 @@ def run_study(
         msg = f"k (number of new sites) must be a positive integer, got {k!r}"
         raise ConfigError(msg)
     rb = rulebook or default_rulebook()
-    timer = _Timer(progress)
+    timer = Stages(progress)
     walk_m = rb.param("walk_m")
     with timer.stage("crs"):
         crs = metric_crs(layers["walk_edges"], system=analysis_crs)
