@@ -113,6 +113,15 @@ def versions() -> dict[str, Any]:
     }
 
 
+def write_cases(out: Path, cases: dict[str, Any]) -> None:
+    """Read-modify-write the ``cases`` of a results file (other cases are kept)."""
+    record: dict[str, Any] = {}
+    if out.exists():
+        record = json.loads(out.read_text(encoding="utf-8"))
+    record.setdefault("cases", {}).update(cases)
+    out.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
 def _profile(fn: Any, top: int = 25) -> str:
     prof = cProfile.Profile()
     prof.enable()

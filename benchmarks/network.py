@@ -693,12 +693,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 
 
 def _write(out: Path, cases: dict[str, Any]) -> None:
-    """Read-modify-write the ``cases`` of a results file (other cases are kept)."""
-    record: dict[str, Any] = {}
-    if out.exists():
-        record = json.loads(out.read_text(encoding="utf-8"))
-    record.setdefault("cases", {}).update(cases)
-    out.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    from benchmarks.__main__ import write_cases
+
+    write_cases(out, cases)
 
 
 def main(argv: list[str] | None = None) -> int:
