@@ -147,8 +147,9 @@ def radius_sums(
     [3.0]
     """
     near, home = homes.sindex.query(sites.to_numpy(), predicate="dwithin", distance=dist)
-    ids = home if home_ids is None else np.asarray(home_ids)[home]
-    order = np.lexsort((ids, near))
+    ids = (home if home_ids is None else np.asarray(home_ids)[home]).astype(np.int64)
+    span = int(ids.max()) + 1 if len(ids) else 1
+    order = np.argsort(near.astype(np.int64) * span + ids, kind="stable")  # by site, then home
     return np.bincount(near[order], weights=values[home[order]], minlength=len(sites))
 
 
